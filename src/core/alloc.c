@@ -1,0 +1,211 @@
+/* SPDX-License-Identifier: MIT */
+/* Allocation seams and the slab allocator. Every allocation in corio goes
+ * through corio__malloc and friends so that a test build (CORIO_TESTING)
+ * can fail the Nth call and check that each path unwinds cleanly, the
+ * technique of SQLite's faultsim and neco's FAIL_CALL. */
+#include "core/core.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef CORIO_TESTING
+#include "core/testing.h"
+
+/* Countdowns: 0 means off; at 1 the call fails. Thread-local so that
+ * helper threads of a test do not consume another thread's countdown. */
+static _Thread_local long fail_alloc_in;
+static _Thread_local long fail_sys_in;
+static _Thread_local long alloc_calls;
+static _Thread_local long sys_calls;
+/* Blocks corio allocated and has not freed, for the tests' leak check. */
+static atomic_long live_blocks;
+
+long corio__alloc_live_blocks(void)
+{
+    return atomic_load(&live_blocks);
+}
+
+static void count(void *p, long d)
+{
+    if (p)
+        atomic_fetch_add_explicit(&live_blocks, d, memory_order_relaxed);
+}
+
+void corio__fault_alloc(long nth)
+{
+    fail_alloc_in = nth;
+    alloc_calls = 0;
+}
+
+void corio__fault_syscall(long nth)
+{
+    fail_sys_in = nth;
+    sys_calls = 0;
+}
+
+long corio__fault_alloc_calls(void)
+{
+    return alloc_calls;
+}
+
+long corio__fault_syscall_calls(void)
+{
+    return sys_calls;
+}
+
+static bool fail_alloc(void)
+{
+    alloc_calls++;
+    if (fail_alloc_in > 0 && --fail_alloc_in == 0)
+        return true;
+    return false;
+}
+
+bool corio__fail_syscall(void)
+{
+    sys_calls++;
+    if (fail_sys_in > 0 && --fail_sys_in == 0)
+        return true;
+    return false;
+}
+#else
+static inline bool fail_alloc(void)
+{
+    return false;
+}
+
+static inline void count(void *p, long d)
+{
+    (void)p;
+    (void)d;
+}
+
+bool corio__fail_syscall(void)
+{
+    return false;
+}
+#endif
+
+void *corio__malloc(size_t n)
+{
+    if (fail_alloc()) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    void *p = malloc(n);
+    count(p, 1);
+    return p;
+}
+
+void *corio__calloc(size_t n, size_t size)
+{
+    if (fail_alloc()) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    void *p = calloc(n, size);
+    count(p, 1);
+    return p;
+}
+
+void *corio__realloc(void *p, size_t n)
+{
+    if (fail_alloc()) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    void *q = realloc(p, n);
+    if (!p)
+        count(q, 1);
+    return q;
+}
+
+void corio__free(void *p)
+{
+    count(p, -1);
+    free(p);
+}
+
+char *corio__strdup(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *d = corio__malloc(n);
+    if (d)
+        memcpy(d, s, n);
+    return d;
+}
+
+/* ---- slab ---- */
+
+/* Objects per chunk grow with use, from 16 up to this many bytes a chunk,
+ * so that a loop with three tasks does not take 64 KiB for them. */
+#define SLAB_CHUNK_MAX (256 * 1024)
+
+void corio__slab_init(struct corio__slab *s, size_t size, bool poison)
+{
+    memset(s, 0, sizeof *s);
+    s->size = (size + 15) & ~(size_t)15;
+    s->poison = poison;
+}
+
+/* Take a new chunk. The first 16 bytes of each chunk link the chunks. */
+static int slab_grow(struct corio__slab *s)
+{
+    size_t have = 0;
+    for (void *c = s->chunks; c; c = *(void **)c)
+        have++;
+    size_t bytes = s->size * 16 << (have < 10 ? have : 10);
+    if (bytes > SLAB_CHUNK_MAX)
+        bytes = SLAB_CHUNK_MAX > s->size * 4 ? SLAB_CHUNK_MAX : s->size * 4;
+    char *c = corio__malloc(16 + bytes);
+    if (!c)
+        return -ENOMEM;
+    *(void **)c = s->chunks;
+    s->chunks = c;
+    s->next = c + 16;
+    s->end = c + 16 + bytes;
+    CORIO_POISON(s->next, bytes);
+    return 0;
+}
+
+void *corio__slab_alloc(struct corio__slab *s)
+{
+    void *p = s->free;
+    if (p) {
+        CORIO_UNPOISON(p, s->size);
+        s->free = *(void **)p;
+    } else {
+        if (s->next + s->size > s->end && slab_grow(s) < 0)
+            return NULL;
+        p = s->next;
+        s->next += s->size;
+        CORIO_UNPOISON(p, s->size);
+        /* Fresh memory starts zeroed, so that fields kept across reuse
+         * (a handle's generation) start defined. */
+        memset(p, 0, s->size);
+    }
+    s->live++;
+    return p;
+}
+
+void corio__slab_free(struct corio__slab *s, void *p)
+{
+    *(void **)p = s->free;
+    s->free = p;
+    s->live--;
+    /* Keep the link word readable; poison the rest so that ASan catches a
+     * use after free of tasks and futures. */
+    if (s->poison)
+        CORIO_POISON((char *)p + sizeof(void *), s->size - sizeof(void *));
+}
+
+void corio__slab_destroy(struct corio__slab *s)
+{
+    void *c = s->chunks;
+    while (c) {
+        void *next = *(void **)c;
+        corio__free(c);
+        c = next;
+    }
+    memset(s, 0, sizeof *s);
+}

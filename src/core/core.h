@@ -1,0 +1,367 @@
+/* SPDX-License-Identifier: MIT */
+/* The core's shared internals: the loop, task, timer and waiter structures
+ * and the park/wake protocol every suspending call is built on. Other
+ * modules (sync, io, ...) include this header; users never see it. */
+#ifndef CORIO_CORE_H
+#define CORIO_CORE_H
+
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "corio/future.h"
+#include "corio/loop.h"
+#include "corio/scope.h"
+#include "corio/task.h"
+
+#include "core/compiler.h"
+#include "core/list.h"
+
+/* ---- allocation seams (alloc.c): every allocation goes through them so
+ * that a test build can fail the Nth one (fault injection) ---- */
+CORIO_HIDDEN void *corio__malloc(size_t n);
+CORIO_HIDDEN void *corio__calloc(size_t n, size_t size);
+CORIO_HIDDEN void *corio__realloc(void *p, size_t n);
+CORIO_HIDDEN void corio__free(void *p);
+CORIO_HIDDEN char *corio__strdup(const char *s);
+/* True when the fault injector says this system call should fail. */
+CORIO_HIDDEN bool corio__fail_syscall(void);
+
+/* A free-list allocator for objects of one size: tasks, handles. Objects
+ * are carved from chunks that live until the slab is destroyed, so a
+ * stale pointer to a freed object still points at memory of that type
+ * (handles rely on this to detect reuse through their generation). */
+struct corio__slab {
+    void *free;          /* first free object; its first word links on */
+    char *next;          /* next uncarved object in the newest chunk */
+    char *end;           /* end of the newest chunk */
+    void *chunks;        /* chunks, linked through their first word */
+    size_t size;         /* object size, a multiple of 16 */
+    size_t live;         /* objects handed out and not freed */
+    bool poison;         /* poison freed objects under ASan */
+};
+CORIO_HIDDEN void corio__slab_init(struct corio__slab *s, size_t size,
+                                   bool poison);
+CORIO_HIDDEN void *corio__slab_alloc(struct corio__slab *s);
+CORIO_HIDDEN void corio__slab_free(struct corio__slab *s, void *p);
+CORIO_HIDDEN void corio__slab_destroy(struct corio__slab *s);
+
+/* ---- the ready queue holds runnables: tasks to resume, callbacks to call */
+enum {
+    CORIO__RUN_TASK = 1,  /* a corio_task */
+    CORIO__RUN_HANDLE,    /* a struct corio__handle (call_soon ...) */
+    CORIO__RUN_FUTURE_CB, /* a done callback of a future */
+};
+
+struct corio__runnable {
+    struct corio__runnable *next; /* ready-queue link */
+    uint8_t kind;                 /* CORIO__RUN_* */
+};
+
+/* ---- timers (timer.c): a 4-ary min-heap of deadlines ---- */
+enum {
+    CORIO__TIMER_TASK = 1, /* wakes the task it is embedded in */
+    CORIO__TIMER_HANDLE,   /* queues the handle it is embedded in */
+};
+
+struct corio__timer {
+    int64_t deadline; /* ns on the loop clock */
+    uint32_t idx;     /* heap slot + 1; 0 when not armed */
+    uint8_t kind;     /* CORIO__TIMER_* */
+};
+
+struct corio__heap_entry {
+    int64_t deadline;
+    struct corio__timer *timer;
+};
+
+struct corio__heap {
+    struct corio__heap_entry *v; /* v[0] is the earliest */
+    uint32_t n;
+    uint32_t cap;
+};
+
+/* ---- handles: callbacks scheduled by call_soon / call_later / call_at */
+enum {
+    CORIO__HANDLE_FREE = 0,
+    CORIO__HANDLE_READY,     /* on the ready queue */
+    CORIO__HANDLE_TIMED,     /* in the timer heap */
+    CORIO__HANDLE_CANCELLED, /* cancelled on the ready queue, freed when
+                                the queue reaches it */
+};
+
+struct corio__handle {
+    struct corio__runnable run; /* first: the slab's free link reuses it */
+    uint64_t gen;   /* bumped when the handle stops being pending; never
+                       reset, so a stale corio_handle value cannot match */
+    struct corio__timer timer;
+    corio_loop *loop;
+    corio_callback_fn fn;
+    void *arg;
+    uint8_t state; /* CORIO__HANDLE_* */
+};
+
+/* ---- waiters: a suspended task (or a gather) on some object's queue ---- */
+struct corio__waiter;
+typedef void (*corio__notify_fn)(struct corio__waiter *w);
+
+struct corio__waiter {
+    struct corio__list link; /* on the waited-for object's queue */
+    corio__notify_fn notify; /* NULL: wake task with 0 */
+    corio_task *task;        /* the task to wake */
+    void *data;              /* for notify */
+};
+
+/* ---- tasks ---- */
+enum {
+    CORIO__TASK_NEW = 1, /* spawned, queued, has no stack yet */
+    CORIO__TASK_READY,   /* queued to resume */
+    CORIO__TASK_RUNNING,
+    CORIO__TASK_PARKED, /* suspended until corio__wake() */
+    CORIO__TASK_DONE,
+};
+
+/* Codes a parked task can be woken with, besides 0 and negative errnos.
+ * They lie far below any errno value. */
+#define CORIO__WAKE_TIMER (-100001) /* the park's own wake_at time came */
+#define CORIO__WAKE_SCOPE (-100002) /* a scope changed: re-check it */
+
+#define CORIO__NEVER INT64_MAX
+
+struct corio__stack;
+
+struct corio_task {
+    struct corio__runnable run; /* first: ready-queue link, kind TASK */
+    void *ctx;                  /* saved context while not running */
+    corio_loop *loop;           /* owner; never changes */
+    struct corio__stack *stack; /* NULL until first run and after the end */
+    corio_fn fn;
+    void *arg;
+    int result;     /* fn's return value once DONE */
+    int wake_rc;    /* what the waker passed to corio__wake() */
+    uint32_t refs;  /* user references + 1 while the task can run */
+    uint8_t state;  /* CORIO__TASK_* */
+    bool cancel_pending; /* corio_cancel() not yet delivered */
+    bool started;        /* fn was called */
+    bool shutdown;       /* cancelled by corio_run's shutdown */
+    bool nocancel;       /* parked by corio__park_nocancel */
+    int64_t wake_at;     /* the current park's own time limit */
+    int64_t deadline;    /* earliest deadline of the open scopes that
+                            apply (up to a shield), CORIO__NEVER if none */
+    struct corio__timer timer;     /* wake_at / deadline wake-up */
+    struct corio__list waiters;    /* corio__waiters notified at the end */
+    struct corio__scope *scope;    /* innermost open cancel scope */
+    struct corio__list all;        /* on loop->tasks, for all_tasks */
+    uint64_t id;
+    char *name;                    /* owned; NULL: "Task-<id>" on demand */
+    size_t stack_size;             /* requested; 0 = loop default */
+    uint64_t fpenv;                /* FP control state at spawn */
+#if CORIO_ASAN
+    void *asan_fake;               /* fake stack saved across a switch */
+#endif
+#if CORIO_TSAN
+    void *tsan_fiber;
+#endif
+};
+
+/* The internal view of a corio_scope (caller storage). */
+struct corio__scope {
+    struct corio__scope *parent; /* next outer scope of the same task */
+    corio_task *task;            /* owner */
+    int64_t deadline;            /* ns; CORIO__NEVER for none */
+    bool shield;                 /* outer cancellation does not reach in */
+    bool cancelled;              /* cancel() called or deadline passed */
+    bool expired;                /* the deadline passed while open */
+    bool caught;                 /* a suspension in it returned its error */
+    bool open;
+};
+
+/* ---- the loop ---- */
+struct corio__backend;
+
+struct corio_loop {
+    corio_task *current;                /* running task; NULL in the loop */
+    struct corio__runnable *ready_head; /* FIFO of runnables */
+    struct corio__runnable **ready_tail;
+    uint32_t budget;      /* dispatches left before the loop polls again */
+    corio_task *dead;     /* ended task whose stack awaits release */
+    void *main_ctx;       /* the loop's own context (the thread's stack) */
+    struct corio__heap timers;
+    int64_t now;          /* ns, updated once per iteration */
+    struct corio__slab task_slab;
+    struct corio__slab handle_slab;
+    struct corio__list tasks;  /* every allocated task, for all_tasks */
+    size_t ntasks;             /* allocated tasks */
+    size_t nalive;             /* tasks not DONE */
+    size_t nhandles;           /* pending callbacks */
+    size_t stack_size;         /* default usable stack size, bytes */
+    struct corio__stack_pools *stacks;
+    struct corio__backend *backend;
+    /* call_soon_threadsafe: a mutex-protected list and an eventfd. */
+    pthread_mutex_t tsq_lock;
+    struct corio__tsq_item *tsq_head;  /* guarded by tsq_lock */
+    struct corio__tsq_item **tsq_tail; /* guarded by tsq_lock */
+    atomic_bool tsq_pending;           /* set (release) with an item */
+    int wake_fd;                       /* eventfd */
+    bool running;
+    bool stopping;
+    bool closed;
+    bool shutdown;             /* corio_run is cancelling what is left */
+    size_t shutdown_left;      /* tasks it cancelled not yet ended */
+    pthread_t thread;          /* the thread running the loop */
+#if CORIO_ASAN
+    const void *main_stack_lo; /* the thread stack, for ASan */
+    size_t main_stack_size;
+    void *asan_fake;
+#endif
+#if CORIO_TSAN
+    void *tsan_fiber;
+#endif
+};
+
+/* The loop running in this thread. */
+extern CORIO_TLS corio_loop *corio__tls_loop;
+
+/* ---- clock (loop.c) ---- */
+CORIO_HIDDEN int64_t corio__clock_ns(void);
+/* Seconds to ns, rounded up so that waits are never short; clamped. */
+CORIO_HIDDEN int64_t corio__sec_to_ns(double s);
+/* now + d without overflow. */
+static inline int64_t corio__add_ns(int64_t now, int64_t d)
+{
+    return d >= CORIO__NEVER - now ? CORIO__NEVER : now + d;
+}
+
+/* ---- timers (timer.c) ---- */
+CORIO_HIDDEN int corio__heap_reserve(struct corio__heap *h, uint32_t more);
+CORIO_HIDDEN int corio__timer_arm(corio_loop *loop, struct corio__timer *t,
+                                  int64_t deadline);
+CORIO_HIDDEN void corio__timer_disarm(corio_loop *loop,
+                                      struct corio__timer *t);
+/* Pop one timer due at now or before; NULL if none. */
+CORIO_HIDDEN struct corio__timer *corio__timer_pop_due(corio_loop *loop,
+                                                       int64_t now);
+CORIO_HIDDEN void corio__heap_free(struct corio__heap *h);
+
+/* Make room in the heap for one more timer user, so that arming a timer
+ * never fails: tasks and handles reserve their slot when created. */
+static inline int corio__timer_reserve(corio_loop *loop)
+{
+    size_t need = loop->ntasks + loop->nhandles + 1;
+    if (need <= loop->timers.cap)
+        return 0;
+    return corio__heap_reserve(&loop->timers,
+                               (uint32_t)(need - loop->timers.n));
+}
+
+/* ---- ready queue ---- */
+static inline void corio__ready_push(corio_loop *loop,
+                                     struct corio__runnable *r)
+{
+    r->next = NULL;
+    *loop->ready_tail = r;
+    loop->ready_tail = &r->next;
+}
+
+/* ---- tasks and parking (task.c) ---- */
+
+/* Suspend the current task t until someone calls corio__wake(t, rc), its
+ * wake_at time (CORIO__NEVER: none) comes, or it is cancelled. Returns rc,
+ * CORIO__WAKE_TIMER, -ECANCELED or -ETIMEDOUT. A pending cancellation or
+ * an expired deadline returns at once without suspending. The caller must
+ * have registered itself wherever it waits before parking, and unregister
+ * afterwards whatever the result. */
+CORIO_HIDDEN int corio__park(corio_loop *loop, corio_task *t,
+                             int64_t wake_at);
+
+/* Park until corio__wake(), ignoring cancellation and deadlines, which stay
+ * pending for the next suspension: for waiting out the cleanup of tasks
+ * that were just cancelled. Returns the waker's rc. */
+CORIO_HIDDEN int corio__park_nocancel(corio_loop *loop, corio_task *t);
+
+/* Resume a parked task with rc. False (and nothing happens) if t is not
+ * parked: it was already woken, so the caller must not assume t received
+ * what it was given. */
+CORIO_HIDDEN bool corio__wake(corio_task *t, int rc);
+
+/* The current task, or NULL; sets *loop to the thread's loop. */
+static inline corio_task *corio__self(corio_loop **loop)
+{
+    corio_loop *l = corio__tls_loop;
+    *loop = l;
+    return l ? l->current : NULL;
+}
+
+/* Hold a cancellation for the next suspension point: a caller that had to
+ * return a result after its park reported -ECANCELED uses this so the
+ * cancellation is not lost. */
+CORIO_HIDDEN void corio__repend(corio_task *t, int rc);
+
+/* Check cancellation and deadlines without suspending: 0, -ECANCELED or
+ * -ETIMEDOUT (consuming a pending task cancellation). */
+CORIO_HIDDEN int corio__checkpoint(corio_task *t);
+
+/* Recompute t->deadline from its scopes and re-arm a parked task's timer. */
+CORIO_HIDDEN void corio__task_deadline_changed(corio_task *t);
+
+/* Run the ready queue until the budget or the queue runs out (loop
+ * context). */
+CORIO_HIDDEN void corio__run_ready(corio_loop *loop);
+CORIO_HIDDEN void corio__task_free_all(corio_loop *loop);
+
+/* Notify a waiter list: unlink each waiter, then call it. */
+CORIO_HIDDEN void corio__notify_all(struct corio__list *waiters);
+
+/* Handles (handle.c). */
+CORIO_HIDDEN void corio__handle_run(corio_loop *loop,
+                                    struct corio__handle *h);
+CORIO_HIDDEN void corio__handle_fire(corio_loop *loop,
+                                     struct corio__handle *h);
+CORIO_HIDDEN void corio__future_cb_run(corio_loop *loop,
+                                       struct corio__runnable *r);
+
+/* ---- stacks (stack.c) ---- */
+struct corio__stack {
+    struct corio__stack *next; /* free-list link */
+    char *lo;                  /* usable range [lo, hi); the guard is below */
+    char *hi;
+    struct corio__stack_pool *pool;
+    unsigned vg_id;            /* valgrind stack id */
+    bool cold;                 /* pages given back to the kernel */
+};
+CORIO_HIDDEN int corio__stacks_init(corio_loop *loop);
+CORIO_HIDDEN void corio__stacks_close(corio_loop *loop);
+CORIO_HIDDEN struct corio__stack *corio__stack_get(corio_loop *loop,
+                                                   size_t size);
+CORIO_HIDDEN void corio__stack_put(corio_loop *loop, struct corio__stack *s);
+/* Give long-unused pooled stacks back to the kernel (idle loop). */
+CORIO_HIDDEN void corio__stacks_trim(corio_loop *loop, int64_t now);
+/* Round a requested stack size; 0 if it is unusable. */
+CORIO_HIDDEN size_t corio__stack_round(size_t size);
+/* Install the stack-overflow handler and this thread's signal stack. */
+CORIO_HIDDEN int corio__overflow_init(void);
+/* Whether guard regions live inside one mapping (Linux 6.13+), or each
+ * guard costs a mapping of its own. */
+CORIO_HIDDEN bool corio__stack_guard_inline(void);
+
+/* ---- backend (one file per implementation in backend/) ---- */
+CORIO_HIDDEN int corio__backend_init(corio_loop *loop);
+CORIO_HIDDEN void corio__backend_close(corio_loop *loop);
+/* Wait up to timeout ns (-1: forever, 0: do not block) and dispatch. */
+CORIO_HIDDEN int corio__backend_poll(corio_loop *loop, int64_t timeout);
+/* Whether a poll with timeout 0 could find anything: false lets the loop
+ * skip the system call when only tasks are running. */
+CORIO_HIDDEN bool corio__backend_busy(corio_loop *loop);
+
+/* ---- threadsafe queue (loop.c) ---- */
+struct corio__tsq_item {
+    struct corio__tsq_item *next;
+    corio_callback_fn fn;
+    void *arg;
+};
+CORIO_HIDDEN void corio__tsq_drain(corio_loop *loop);
+
+#endif
