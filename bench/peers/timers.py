@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: MIT
 # Workload (d): N loop.call_later timers with delays uniform in [0, secs);
-# each callback records how late it ran on time.monotonic() (the clock of
-# asyncio's loop; uvloop's loop.time() has only ms resolution). Prints the
-# lateness median, p99, max and the number of early fires.
+# each callback records how late it ran on time.monotonic() (asyncio's
+# loop clock), the same clock for both loops. Prints the lateness median,
+# p99, max and the number of early fires.
 # Usage: timers.py [N] [secs] [--uvloop]
 import asyncio
 import random

@@ -175,7 +175,8 @@ void *corio__slab_alloc(struct corio__slab *s)
         CORIO_UNPOISON(p, s->size);
         s->free = *(void **)p;
     } else {
-        if (s->next + s->size > s->end && slab_grow(s) < 0)
+        if ((!s->next || (size_t)(s->end - s->next) < s->size) &&
+            slab_grow(s) < 0)
             return NULL;
         p = s->next;
         s->next += s->size;

@@ -383,8 +383,11 @@ static void chain(int sig, siginfo_t *si, void *uc)
     } else {
         /* Returning re-runs the faulting instruction, which now gets the
          * default action: the process dies with the signal and dumps
-         * core, as it would have without corio. */
+         * core, as it would have without corio. A signal sent by kill or
+         * raise has no instruction to re-run: send it again. */
         signal(sig, SIG_DFL);
+        if (si->si_code <= 0)
+            raise(sig);
     }
 }
 

@@ -29,15 +29,15 @@ static int run_job(void *arg)
 static int gather_calls(void *arg)
 {
     (void)arg;
-    struct job a = {0.02, 1, 0, 0}, b = {0.01, 2, 0, 0}, c = {0.0, 3, 0, 0};
+    struct job a = {0.1, 1, 0, 0}, b = {0.1, 2, 0, 0}, c = {0.05, 3, 0, 0};
     corio_call calls[3] = {{run_job, &a, -1}, {run_job, &b, -1},
                            {run_job, &c, -1}};
     double t0 = corio_time();
     ASSERT_OK(corio_gather(calls, 3, 0));
     double dt = corio_time() - t0;
-    /* Concurrently: the slowest, not the sum. */
-    ASSERT_GE(dt, 0.02);
-    ASSERT_LT(dt, 0.029);
+    /* Concurrently: the slowest (0.1 s), not the sum (0.25 s). */
+    ASSERT_GE(dt, 0.1);
+    ASSERT_LT(dt, 0.2);
     ASSERT_EQ(calls[0].result, 1);
     ASSERT_EQ(calls[1].result, 2);
     ASSERT_EQ(calls[2].result, 3);

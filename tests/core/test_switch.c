@@ -183,6 +183,8 @@ static int two_modes(void *arg)
 TEST(each_task_keeps_its_fp_rounding_mode)
 {
     ASSERT_OK(corio_run(two_modes, NULL));
+    if (th_under_valgrind())
+        return; /* its CPU rounds to nearest whatever the mode says */
     ASSERT_EQ(mode_seen[0], 1);  /* 1/3 rounded up, times 3 > 1 */
     ASSERT_EQ(mode_seen[1], -1);
 }

@@ -38,6 +38,12 @@ void th_fail(const char *file, int line, const char *fmt, ...)
     _exit(1);
 }
 
+bool th_under_valgrind(void)
+{
+    const char *p = getenv("LD_PRELOAD");
+    return p && strstr(p, "vgpreload") != NULL;
+}
+
 void th_skip(const char *why)
 {
     printf("skip %s: %s\n", current ? current : "?", why);

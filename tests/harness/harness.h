@@ -21,6 +21,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Whether the test runs under a sanitizer that changes what a crash
+ * looks like (ASan reports a SIGSEGV itself and exits with 1). */
+#ifndef __has_feature
+#define __has_feature(x) 0
+#endif
+#if defined(__SANITIZE_ADDRESS__) || __has_feature(address_sanitizer)
+#define TH_ASAN 1
+#else
+#define TH_ASAN 0
+#endif
+
 struct th_case {
     const char *name;
     void (*fn)(void);
@@ -33,6 +44,9 @@ struct th_case {
 void th_register(struct th_case *c);
 void th_fail(const char *file, int line, const char *fmt, ...)
     __attribute__((noreturn, format(printf, 3, 4)));
+/* Whether the case runs under valgrind, which emulates the CPU: it
+ * ignores SSE rounding modes and keeps shadow memory resident. */
+bool th_under_valgrind(void);
 /* End the case as skipped (exit 77, CTest's SKIP_RETURN_CODE). */
 void th_skip(const char *why) __attribute__((noreturn));
 /* The case's random seed (CORIO_TEST_SEED, or fresh and printed). */

@@ -22,6 +22,14 @@ static void start(unsigned hi_entry, unsigned lo_entry, unsigned hi_arg,
     abort(); /* entry never returns */
 }
 
+/* getcontext returns twice in principle; kept out of corio__ctx_make so
+ * that no local there lives across it. The saved context is only a
+ * template: makecontext replaces its stack and entry point. */
+static CORIO_NOINLINE int get(ucontext_t *uc)
+{
+    return getcontext(uc);
+}
+
 void *corio__ctx_make(char *lo, char *hi, void (*entry)(void *), void *arg)
 {
     /* The ucontext_t lives at the top of the stack it describes. */
@@ -30,7 +38,7 @@ void *corio__ctx_make(char *lo, char *hi, void (*entry)(void *), void *arg)
     uintptr_t e = (uintptr_t)entry;
     uintptr_t a = (uintptr_t)arg;
 
-    if (getcontext(uc) < 0)
+    if (get(uc) < 0)
         return NULL;
     uc->uc_stack.ss_sp = lo;
     uc->uc_stack.ss_size = (size_t)(at - (uintptr_t)lo);

@@ -1,0 +1,35 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# Install corio into a temporary prefix, then build and run a program
+# against it with pkg-config (shared and static) and with find_package.
+# Usage: run.sh <source dir> <build dir>
+set -eu
+src=$1
+mkdir -p "$2"
+dir=$(cd "$2" && pwd)
+prefix="$dir/prefix"
+rm -rf "$dir"/*
+cmake -S "$src" -B "$dir/corio" -DCMAKE_BUILD_TYPE=Release \
+    -DCORIO_BUILD_TESTS=OFF -DCORIO_BUILD_BENCH=OFF \
+    -DCORIO_BUILD_EXAMPLES=OFF -DCMAKE_INSTALL_PREFIX="$prefix" >/dev/null
+cmake --build "$dir/corio" -j2 >/dev/null
+cmake --install "$dir/corio" >/dev/null
+
+libdir=$(find "$prefix" -name corio.pc -printf '%h\n' | head -1)
+export PKG_CONFIG_PATH="$libdir"
+cc=${CC:-cc}
+# shellcheck disable=SC2046
+$cc -o "$dir/pc_shared" "$src/tests/install/consumer.c" \
+    $(pkg-config --cflags --libs corio)
+LD_LIBRARY_PATH="$libdir/.." "$dir/pc_shared"
+# shellcheck disable=SC2046
+$cc -static -o "$dir/pc_static" "$src/tests/install/consumer.c" \
+    $(pkg-config --static --cflags --libs corio)
+"$dir/pc_static"
+
+cmake -S "$src/tests/install" -B "$dir/consumer" \
+    -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
+cmake --build "$dir/consumer" >/dev/null
+LD_LIBRARY_PATH="$libdir/.." "$dir/consumer/consumer_shared"
+"$dir/consumer/consumer_static"
+echo "install test: pkg-config (shared, static) and find_package (shared, static) ok"

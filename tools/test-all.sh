@@ -1,0 +1,94 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# The whole test suite, as `make test` and CI run it: every build of the
+# matrix, then ctest in each. Usage: tools/test-all.sh [stage...]
+# Stages: gcc clang-asan ucontext aarch64 tsan valgrind install. Build trees
+# go to build/ci-<stage>; CORIO_JOBS sets the parallelism (default 2).
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+jobs=${CORIO_JOBS:-2}
+stages=${*:-gcc clang-asan ucontext aarch64 tsan valgrind install}
+failed=""
+
+configure() { # dir, cmake args...
+    dir=$1
+    shift
+    cmake -S "$top" -B "$dir" -DCORIO_BUILD_BENCH=ON \
+        -DCORIO_BUILD_EXAMPLES=ON "$@" >"$dir.configure.log" 2>&1 ||
+        { cat "$dir.configure.log"; return 1; }
+    cmake --build "$dir" -j"$jobs" >"$dir.build.log" 2>&1 ||
+        { tail -50 "$dir.build.log"; return 1; }
+}
+
+check() { # dir, ctest args...
+    dir=$1
+    shift
+    ctest --test-dir "$dir" -j"$jobs" --output-on-failure "$@"
+}
+
+stage() {
+    name=$1
+    dir="build/ci-$name"
+    mkdir -p build
+    start=$(date +%s)
+    echo "=== $name"
+    case $name in
+    gcc)
+        configure "$dir" -DCMAKE_C_COMPILER=gcc \
+            -DCMAKE_BUILD_TYPE=RelWithDebInfo &&
+            check "$dir"
+        ;;
+    clang-asan)
+        CC=clang configure "$dir" -DCMAKE_C_COMPILER=clang \
+            -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+            -DCORIO_SANITIZE=address,undefined &&
+            CORIO_TEST_TIMEOUT_SCALE=3 check "$dir"
+        ;;
+    ucontext)
+        # The portable switch, to cross-check the assembly ones.
+        configure "$dir" -DCMAKE_C_COMPILER=gcc -DCORIO_ARCH=generic \
+            -DCMAKE_BUILD_TYPE=RelWithDebInfo &&
+            check "$dir" -L core
+        ;;
+    aarch64)
+        configure "$dir" \
+            -DCMAKE_TOOLCHAIN_FILE="$top/cmake/aarch64-linux-gnu.cmake" \
+            -DCMAKE_BUILD_TYPE=RelWithDebInfo &&
+            CORIO_TEST_TIMEOUT_SCALE=5 check "$dir" -L core
+        ;;
+    tsan)
+        configure "$dir" -DCMAKE_C_COMPILER=clang \
+            -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCORIO_SANITIZE=thread &&
+            CORIO_TEST_TIMEOUT_SCALE=3 check "$dir" -L threads
+        ;;
+    valgrind)
+        configure "$dir" -DCMAKE_C_COMPILER=gcc \
+            -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+            "-DCORIO_TEST_WRAPPER=valgrind;--error-exitcode=99;--leak-check=full;--errors-for-leak-kinds=definite;--quiet" &&
+            CORIO_TEST_TIMEOUT_SCALE=10 check "$dir" -L core -LE slow
+        ;;
+    install)
+        "$top/tests/install/run.sh" "$top" "$dir"
+        ;;
+    *)
+        echo "unknown stage $name" >&2
+        return 2
+        ;;
+    esac
+}
+
+for s in $stages; do
+    t0=$(date +%s)
+    if stage "$s"; then
+        echo "=== $s passed in $(($(date +%s) - t0)) s"
+    else
+        echo "=== $s FAILED after $(($(date +%s) - t0)) s"
+        failed="$failed $s"
+    fi
+done
+if [ -n "$failed" ]; then
+    echo "failed stages:$failed"
+    exit 1
+fi
+echo "all stages passed"
