@@ -331,6 +331,7 @@ struct corio__stack {
     struct corio__stack_pool *pool;
     unsigned vg_id;            /* valgrind stack id */
     bool cold;                 /* pages given back to the kernel */
+    bool used;                 /* a task has run on it */
 };
 CORIO_HIDDEN int corio__stacks_init(corio_loop *loop);
 CORIO_HIDDEN void corio__stacks_close(corio_loop *loop);

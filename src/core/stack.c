@@ -14,7 +14,14 @@
  * guard then splits the mapping, so vm.max_map_count (65530 by default)
  * caps a process near 32,000 stacks. Freed stacks go on a LIFO pool, so a
  * new task reuses the most recently touched one; stacks idle for a while
- * are given back to the kernel (MADV_DONTNEED) in bounded batches. */
+ * are given back to the kernel (MADV_DONTNEED) in bounded batches.
+ *
+ * New stacks are made in batches that grow with demand (an eighth of the
+ * stacks made so far, up to 1024). Where the kernel lets process_madvise
+ * act on the calling process (Linux 6.13), one call installs the guards of
+ * a whole batch and another faults in the top page of each stack, which a
+ * new task touches at once: on these VMs that is about 40% cheaper than a
+ * page fault per task. */
 #include "core/core.h"
 
 #include <pthread.h>
@@ -23,6 +30,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #ifdef CORIO_TESTING
@@ -32,6 +41,9 @@
 #ifndef MADV_GUARD_INSTALL
 #define MADV_GUARD_INSTALL 102
 #endif
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
 
 #define GUARD_SIZE (16 * 1024)
 #define STACK_MIN (16 * 1024)
@@ -40,6 +52,7 @@
 #define REGION_MAX 65536     /* and at most in any region */
 #define TRIM_PERIOD_NS 1000000000LL
 #define TRIM_BATCH 4096      /* stacks given back per pass, at most */
+#define CARVE_BATCH 1024     /* stacks made at once, at most (UIO_MAXIOV) */
 
 struct region {
     struct region *next;
@@ -201,9 +214,32 @@ static struct region *region_new(struct corio__stack_pool *p)
     return r;
 }
 
-/* Make the next stack of the pool's newest region, making a region first
- * if needed. */
-static struct corio__stack *carve(struct corio__stack_pool *p)
+/* process_madvise on ourselves: 0, or -1 if it is not available. */
+static atomic_bool no_process_madvise;
+
+static int self_madvise(struct iovec *iov, size_t n, int advice)
+{
+    if (atomic_load_explicit(&no_process_madvise, memory_order_relaxed))
+        return -1;
+    int fd = (int)syscall(SYS_pidfd_open, getpid(), 0);
+    if (fd < 0) {
+        atomic_store(&no_process_madvise, true);
+        return -1;
+    }
+    long rc = syscall(SYS_process_madvise, fd, iov, n, advice, 0);
+    close(fd);
+    if (rc < 0 && errno != ENOMEM) {
+        /* ENOSYS, EINVAL (an older kernel refuses this advice), EPERM:
+         * do it one mapping call at a time from now on. */
+        atomic_store(&no_process_madvise, true);
+        return -1;
+    }
+    return rc < 0 ? -1 : 0;
+}
+
+/* Make up to `want` stacks from the pool's newest region (making a region
+ * first if needed), put all but one in the hot pool, and return that one. */
+static struct corio__stack *carve(struct corio__stack_pool *p, size_t want)
 {
     struct region *r = p->regions;
     if (!r || r->used == r->n) {
@@ -211,30 +247,80 @@ static struct corio__stack *carve(struct corio__stack_pool *p)
         if (!r)
             return NULL;
     }
-    char *g = r->base + (size_t)r->used * p->stride;
-    int rc = corio__fail_syscall()
-                 ? -1
-                 : guard_inline
-                       ? madvise(g, GUARD_SIZE, MADV_GUARD_INSTALL)
-                       : mprotect(g, GUARD_SIZE, PROT_NONE);
-    if (rc < 0) {
-        /* ENOMEM from mprotect means vm.max_map_count is reached. */
+    size_t k = r->n - r->used;
+    if (k > want)
+        k = want;
+    if (k > CARVE_BATCH)
+        k = CARVE_BATCH;
+    char *first = r->base + (size_t)r->used * p->stride;
+    struct iovec iov[CARVE_BATCH];
+
+    if (corio__fail_syscall()) {
         errno = ENOMEM;
         return NULL;
     }
-    struct corio__stack *s = &r->slots[r->used++];
-    s->next = NULL;
-    s->lo = g + GUARD_SIZE;
-    s->hi = g + p->stride;
-    s->pool = p;
-    s->cold = false;
+    /* Guards: one call for the batch where possible. */
+    for (size_t i = 0; i < k; i++) {
+        iov[i].iov_base = first + i * p->stride;
+        iov[i].iov_len = GUARD_SIZE;
+    }
+    if (!guard_inline || k == 1 ||
+        self_madvise(iov, k, MADV_GUARD_INSTALL) < 0) {
+        for (size_t i = 0; i < k; i++) {
+            int rc = guard_inline
+                         ? madvise(iov[i].iov_base, GUARD_SIZE,
+                                   MADV_GUARD_INSTALL)
+                         : mprotect(iov[i].iov_base, GUARD_SIZE, PROT_NONE);
+            if (rc < 0) {
+                /* ENOMEM from mprotect: vm.max_map_count is reached. Keep
+                 * the stacks whose guards are in. */
+                if (i == 0) {
+                    errno = ENOMEM;
+                    return NULL;
+                }
+                k = i;
+                break;
+            }
+        }
+    }
+    /* The top page of each: a new task writes its first frame there. */
+    if (k > 1) {
+        for (size_t i = 0; i < k; i++) {
+            iov[i].iov_base = first + (i + 1) * p->stride - page_size;
+            iov[i].iov_len = page_size;
+        }
+        self_madvise(iov, k, MADV_POPULATE_WRITE);
+    }
+    for (size_t i = 0; i < k; i++) {
+        struct corio__stack *s = &r->slots[r->used++];
+        s->next = NULL;
+        s->lo = first + i * p->stride + GUARD_SIZE;
+        s->hi = first + (i + 1) * p->stride;
+        s->pool = p;
+        s->cold = false;
+        s->used = false;
 #ifdef CORIO_HAVE_VALGRIND
-    s->vg_id = VALGRIND_STACK_REGISTER(s->lo, s->hi);
+        s->vg_id = VALGRIND_STACK_REGISTER(s->lo, s->hi);
 #else
-    s->vg_id = 0;
+        s->vg_id = 0;
 #endif
-    p->carved++;
-    return s;
+        if (i + 1 < k)
+            p->hot[p->nhot++] = s; /* the last made is used first */
+    }
+    p->carved += k;
+    return &r->slots[r->used - 1];
+}
+
+/* A task that ended returned from every frame but the few at the top of
+ * its stack (its entry and its last switch), so only those can have left
+ * ASan's shadow poisoned. Unpoisoning just the top keeps ASan from writing
+ * the shadow of the whole stack, which would commit an eighth of it. */
+static inline void unpoison_top(struct corio__stack *s)
+{
+    size_t n = (size_t)(s->hi - s->lo);
+    size_t top = 16 * 1024;
+    CORIO_UNPOISON(s->hi - (n < top ? n : top), n < top ? n : top);
+    (void)top;
 }
 
 struct corio__stack *corio__stack_get(corio_loop *loop, size_t size)
@@ -248,21 +334,20 @@ struct corio__stack *corio__stack_get(corio_loop *loop, size_t size)
     struct corio__stack *s;
     if (p->nhot) {
         s = p->hot[--p->nhot];
-        if (p->nhot < p->min_hot)
-            p->min_hot = p->nhot;
-        /* The last task's frames left ASan's shadow poisoned. */
-        CORIO_UNPOISON(s->lo, (size_t)(s->hi - s->lo));
     } else if (p->cold) {
         s = p->cold;
         p->cold = s->next;
         p->ncold--;
         s->cold = false;
-        CORIO_UNPOISON(s->lo, (size_t)(s->hi - s->lo));
     } else {
-        /* The hot array must be able to take this stack back, so that
+        size_t want = p->carved / 8;
+        want = want < 1 ? 1 : want > CARVE_BATCH ? CARVE_BATCH : want;
+        /* The hot array must be able to take every stack back, so that
          * corio__stack_put can never fail. */
-        if (p->cap < p->carved + 1) {
+        if (p->cap < p->carved + want) {
             size_t cap = p->cap ? p->cap * 2 : 64;
+            while (cap < p->carved + want)
+                cap *= 2;
             struct corio__stack **hot =
                 corio__realloc(p->hot, cap * sizeof *hot);
             if (!hot)
@@ -270,10 +355,15 @@ struct corio__stack *corio__stack_get(corio_loop *loop, size_t size)
             p->hot = hot;
             p->cap = cap;
         }
-        s = carve(p);
+        s = carve(p, want);
         if (!s)
             return NULL;
     }
+    if (p->nhot < p->min_hot)
+        p->min_hot = p->nhot;
+    if (s->used)
+        unpoison_top(s);
+    s->used = true;
     p->in_use++;
     return s;
 }

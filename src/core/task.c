@@ -291,8 +291,9 @@ int corio__park(corio_loop *loop, corio_task *t, int64_t wake_at)
         rc = corio__checkpoint(t);
         if (rc)
             break;
+        /* The loop fires a timer once its clock reached the deadline. */
         if (t->wake_rc == CORIO__WAKE_TIMER && wake_at != CORIO__NEVER &&
-            corio__clock_ns() >= wake_at) {
+            loop->now >= wake_at) {
             rc = CORIO__WAKE_TIMER;
             break;
         }
