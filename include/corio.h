@@ -6,8 +6,11 @@
 
 #include "corio/common.h"
 #include "corio/future.h"
+#include "corio/group.h"
 #include "corio/loop.h"
+#include "corio/queue.h"
 #include "corio/scope.h"
+#include "corio/sync.h"
 #include "corio/task.h"
 #include "corio/version.h"
 

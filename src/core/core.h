@@ -128,6 +128,7 @@ enum {
  * They lie far below any errno value. */
 #define CORIO__WAKE_TIMER (-100001) /* the park's own wake_at time came */
 #define CORIO__WAKE_SCOPE (-100002) /* a scope changed: re-check it */
+#define CORIO__WAKE_CANCEL (-100003) /* corio_cancel() of a parked task */
 
 #define CORIO__NEVER INT64_MAX
 
@@ -154,6 +155,8 @@ struct corio_task {
     struct corio__timer timer;     /* wake_at / deadline wake-up */
     struct corio__list waiters;    /* corio__waiters notified at the end */
     struct corio__scope *scope;    /* innermost open cancel scope */
+    struct corio_group *group;     /* the group it is a child of, or NULL */
+    struct corio__list group_link; /* on the group's list of children */
     struct corio__list all;        /* on loop->tasks, for all_tasks */
     uint64_t id;
     char *name;                    /* owned; NULL: "Task-<id>" on demand */
@@ -177,6 +180,10 @@ struct corio__scope {
     bool expired;                /* the deadline passed while open */
     bool caught;                 /* a suspension in it returned its error */
     bool open;
+    bool saw_outer;              /* a cancellation from outside it (the
+                                    task's, or an outer scope's) was
+                                    delivered to a suspension inside */
+    int outer_rc;                /* and its error */
 };
 
 /* ---- the loop ---- */
@@ -306,6 +313,9 @@ CORIO_HIDDEN int corio__checkpoint(corio_task *t);
 
 /* Recompute t->deadline from its scopes and re-arm a parked task's timer. */
 CORIO_HIDDEN void corio__task_deadline_changed(corio_task *t);
+
+/* A child of a group ended (group.c); called from the task's end. */
+CORIO_HIDDEN void corio__group_child_done(corio_task *t);
 
 /* Run the ready queue until the budget or the queue runs out (loop
  * context). */

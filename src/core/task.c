@@ -102,6 +102,8 @@ static void finish(corio_loop *loop, corio_task *t, int rc)
     if (t->shutdown)
         loop->shutdown_left--;
     corio__notify_all(&t->waiters);
+    if (t->group)
+        corio__group_child_done(t);
 }
 
 /* The stack of a task that just ended is released by the next context to
@@ -237,6 +239,19 @@ static bool shielded(const corio_task *t)
     return false;
 }
 
+/* A cancellation from outside the open scopes below `upto` (NULL: all of
+ * them) reached a suspension inside them: remember it on each, so that a
+ * task group knows its body was cancelled from outside. */
+static void mark_outer(corio_task *t, struct corio__scope *upto, int rc)
+{
+    for (struct corio__scope *s = t->scope; s && s != upto; s = s->parent) {
+        s->saw_outer = true;
+        s->outer_rc = rc;
+        if (s->shield)
+            break;
+    }
+}
+
 int corio__checkpoint(corio_task *t)
 {
     bool shield = false;
@@ -250,8 +265,10 @@ int corio__checkpoint(corio_task *t)
                 s->cancelled = s->expired = true;
         }
         if (s->cancelled) {
+            int rc = s->expired ? -ETIMEDOUT : -ECANCELED;
             s->caught = true;
-            return s->expired ? -ETIMEDOUT : -ECANCELED;
+            mark_outer(t, s, rc);
+            return rc;
         }
         if (s->shield) {
             shield = true;
@@ -260,6 +277,7 @@ int corio__checkpoint(corio_task *t)
     }
     if (t->cancel_pending && !shield) {
         t->cancel_pending = false;
+        mark_outer(t, NULL, -ECANCELED);
         return -ECANCELED;
     }
     return 0;
@@ -285,6 +303,11 @@ int corio__park(corio_loop *loop, corio_task *t, int64_t wake_at)
         if (t->timer.idx)
             corio__timer_disarm(loop, &t->timer);
         rc = t->wake_rc;
+        if (rc == CORIO__WAKE_CANCEL) {
+            mark_outer(t, NULL, -ECANCELED);
+            rc = -ECANCELED;
+            break;
+        }
         if (rc != CORIO__WAKE_TIMER && rc != CORIO__WAKE_SCOPE)
             break;
         /* Our timer fired, or a scope changed: find out which applies. */
@@ -416,6 +439,8 @@ corio_task *corio_loop_spawn(corio_loop *loop, corio_fn fn, void *arg,
     t->timer.kind = CORIO__TIMER_TASK;
     corio__list_init(&t->waiters);
     t->scope = NULL;
+    t->group = NULL;
+    corio__list_init(&t->group_link);
     t->id = atomic_fetch_add_explicit(&next_id, 1, memory_order_relaxed) + 1;
     t->stack_size = stack_size;
     t->fpenv = corio__fpenv_save();
@@ -472,7 +497,7 @@ void corio_cancel(corio_task *t)
     if (!t || t->state == CORIO__TASK_DONE)
         return;
     if (t->state == CORIO__TASK_PARKED && !t->nocancel && !shielded(t)) {
-        corio__wake(t, -ECANCELED);
+        corio__wake(t, CORIO__WAKE_CANCEL);
         return;
     }
     t->cancel_pending = true;

@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: MIT */
+/* Wait queues for values in caller storage (locks, events, semaphores):
+ * a doubly-linked FIFO whose all-zero state is the empty queue, so that
+ * static initializers work. The nodes live on the waiting tasks' stacks. */
+#ifndef CORIO_WAITQ_H
+#define CORIO_WAITQ_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/core.h"
+
+struct corio__wq_node {
+    struct corio__wq_node *prev;
+    struct corio__wq_node *next;
+    corio_task *task;
+    void *data;  /* what a waker hands over, or what a waiter offers */
+    bool linked; /* on a queue: unlinking twice is harmless */
+};
+
+struct corio__wq {
+    struct corio__wq_node *head;
+    struct corio__wq_node *tail;
+};
+
+static inline bool corio__wq_empty(const struct corio__wq *q)
+{
+    return q->head == NULL;
+}
+
+static inline void corio__wq_push(struct corio__wq *q,
+                                  struct corio__wq_node *n)
+{
+    n->next = NULL;
+    n->prev = q->tail;
+    if (q->tail)
+        q->tail->next = n;
+    else
+        q->head = n;
+    q->tail = n;
+    n->linked = true;
+}
+
+static inline void corio__wq_remove(struct corio__wq *q,
+                                    struct corio__wq_node *n)
+{
+    if (!n->linked)
+        return;
+    if (n->prev)
+        n->prev->next = n->next;
+    else
+        q->head = n->next;
+    if (n->next)
+        n->next->prev = n->prev;
+    else
+        q->tail = n->prev;
+    n->linked = false;
+}
+
+static inline struct corio__wq_node *corio__wq_pop(struct corio__wq *q)
+{
+    struct corio__wq_node *n = q->head;
+    if (n)
+        corio__wq_remove(q, n);
+    return n;
+}
+
+/* Pop waiters until one can be woken with rc; that one is returned, NULL
+ * if none. A waiter that was already woken (by a cancellation or a
+ * deadline) is skipped, so it never takes what the caller hands over. */
+static inline struct corio__wq_node *corio__wq_wake_one(struct corio__wq *q,
+                                                        int rc)
+{
+    struct corio__wq_node *n;
+    while ((n = corio__wq_pop(q)))
+        if (corio__wake(n->task, rc))
+            return n;
+    return NULL;
+}
+
+/* Wake every waiter with rc. */
+static inline void corio__wq_wake_all(struct corio__wq *q, int rc)
+{
+    struct corio__wq_node *n;
+    while ((n = corio__wq_pop(q)))
+        corio__wake(n->task, rc);
+}
+
+#endif

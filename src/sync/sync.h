@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: MIT */
+/* The internal views of the sync values (caller storage blobs) shared by
+ * the files of src/sync. */
+#ifndef CORIO_SYNC_INT_H
+#define CORIO_SYNC_INT_H
+
+#include "corio/sync.h"
+
+#include "core/core.h"
+#include "core/waitq.h"
+
+struct corio__lock {
+    struct corio__wq wq; /* tasks waiting to acquire */
+    bool locked;
+};
+
+static inline struct corio__lock *corio__lock(corio_lock *l)
+{
+    return (struct corio__lock *)(void *)l;
+}
+
+CORIO_HIDDEN void corio__lock_acquire_nocancel(struct corio__lock *l,
+                                               corio_loop *loop,
+                                               corio_task *self);
+
+#endif
