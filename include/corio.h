@@ -7,6 +7,7 @@
 #include "corio/common.h"
 #include "corio/future.h"
 #include "corio/group.h"
+#include "corio/io.h"
 #include "corio/loop.h"
 #include "corio/queue.h"
 #include "corio/scope.h"

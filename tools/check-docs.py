@@ -45,6 +45,13 @@ FENCE = re.compile(r"^(```|~~~)\s*(\S*)\s*$")
 HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 
 
+def show(path):
+    """A path for messages: relative to the current directory when it lies
+    below it, else absolute."""
+    rel = os.path.relpath(path)
+    return os.path.abspath(path) if rel.startswith("..") else rel
+
+
 def strip_c(text):
     """Remove comments and preprocessor lines (with continuations) from C
     text, keeping line breaks so that line numbers stay right."""
@@ -99,7 +106,7 @@ def header_decls(incdir):
             toks = tokens(m.group(1))
             name = func_name(toks)
             line = text.count("\n", 0, m.start()) + 1
-            where = "%s:%d" % (os.path.relpath(path, ROOT), line)
+            where = "%s:%d" % (show(path), line)
             if name is None:
                 raise SystemExit("%s: cannot parse declaration: %s"
                                  % (where, m.group(0)))
@@ -112,7 +119,7 @@ class Page:
 
     def __init__(self, path):
         self.path = path
-        self.rel = os.path.relpath(path, ROOT)
+        self.rel = show(path)
         with open(path, encoding="utf-8") as f:
             self.lines = f.read().split("\n")
         self.front = {}
@@ -195,6 +202,7 @@ class Checker:
             if fn.endswith(".md") and fn != "README.md":
                 pages[fn[:-3]] = Page(os.path.join(apidir, fn))
         documented = {}  # function -> page
+        mentioned = set()  # functions with a prototype in some SYNOPSIS
         for name, page in pages.items():
             self.check_page_layout(page)
             syn = self.synopsis(page)
@@ -208,6 +216,7 @@ class Checker:
                     self.fail(where, "%s is not declared in any header"
                               % fname)
                     continue
+                mentioned.add(fname)
                 htoks, hwhere = decls[fname]
                 if toks != htoks:
                     self.fail(where, "prototype differs from %s:\n"
@@ -221,9 +230,9 @@ class Checker:
                 self.note("%s: %s" % (fname, page.rel))
             self.check_name(page, [func_name(t) for t, _ in syn])
         for name, (_, hwhere) in sorted(decls.items()):
-            if name not in documented:
+            if name not in mentioned:
                 self.fail(hwhere, "%s has no page in %s" %
-                          (name, os.path.relpath(apidir, ROOT)))
+                          (name, show(apidir)))
         self.check_see_also(pages, documented)
         self.check_index(apidir, pages)
         return len(pages), len(documented)
@@ -295,14 +304,13 @@ class Checker:
     def check_index(self, apidir, pages):
         path = os.path.join(apidir, "README.md")
         if not os.path.exists(path):
-            self.fail(os.path.relpath(path, ROOT), "missing")
+            self.fail(show(path), "missing")
             return
         with open(path, encoding="utf-8") as f:
             text = f.read()
         for name in pages:
             if "(%s.md)" % name not in text:
-                self.fail(os.path.relpath(path, ROOT),
-                          "does not link %s.md" % name)
+                self.fail(show(path), "does not link %s.md" % name)
 
     def collect_examples(self, docsdir):
         found = []

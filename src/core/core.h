@@ -104,6 +104,23 @@ struct corio__handle {
     uint8_t state; /* CORIO__HANDLE_* */
 };
 
+/* ---- wait queues for values in caller storage (waitq.h has the
+ * operations): a doubly-linked FIFO whose all-zero state is the empty
+ * queue, so that static initializers work. Nodes live on the waiting
+ * tasks' stacks. ---- */
+struct corio__wq_node {
+    struct corio__wq_node *prev;
+    struct corio__wq_node *next;
+    corio_task *task;
+    void *data;  /* what a waker hands over, or what a waiter offers */
+    bool linked; /* on a queue: unlinking twice is harmless */
+};
+
+struct corio__wq {
+    struct corio__wq_node *head;
+    struct corio__wq_node *tail;
+};
+
 /* ---- waiters: a suspended task (or a gather) on some object's queue ---- */
 struct corio__waiter;
 typedef void (*corio__notify_fn)(struct corio__waiter *w);
@@ -358,6 +375,52 @@ CORIO_HIDDEN int corio__overflow_init(void);
  * guard costs a mapping of its own. */
 CORIO_HIDDEN bool corio__stack_guard_inline(void);
 
+/* ---- descriptors (io.c) ---- */
+#define CORIO__IN 1u  /* readable (or hung up, or in error) */
+#define CORIO__OUT 2u /* writable (or hung up, or in error) */
+
+/* A descriptor registered with a loop's backend. Sockets and the other
+ * wrapped descriptors embed one. In edge mode it is registered once,
+ * edge-triggered, and `ready` caches the readiness seen since the owner
+ * last met EAGAIN: the owner tries its system call first and waits only
+ * after EAGAIN. In one-shot mode every wait re-arms it (level
+ * semantics, for descriptors corio does not drive itself). */
+struct corio__io {
+    corio_loop *loop;
+    int fd;
+    uint8_t ready;    /* CORIO__IN / CORIO__OUT seen and not yet cleared */
+    bool oneshot;
+    bool watched;     /* registered with the backend */
+    bool closed;      /* being closed: waits fail with -EBADF */
+    unsigned inside;  /* tasks parked on it or leaving it */
+    corio_task *closer; /* the closing task, waiting for `inside` = 0 */
+    void (*free_fn)(struct corio__io *); /* for a closer that could not
+                                            wait: the last task out frees */
+    struct corio__wq wait[2]; /* [0] readers, [1] writers */
+};
+
+/* Register fd with the loop. 0 or a negative errno from the backend. */
+CORIO_HIDDEN int corio__io_watch(corio_loop *loop, struct corio__io *io,
+                                 int fd, bool oneshot);
+/* Park the current task until io is ready for dir (CORIO__IN or
+ * CORIO__OUT); returns at once if it already is. 0, -ECANCELED,
+ * -ETIMEDOUT, -EBADF (closed meanwhile), -EPERM outside a task. */
+CORIO_HIDDEN int corio__io_wait(struct corio__io *io, unsigned dir);
+/* The owner met EAGAIN: forget the readiness seen for dir. */
+static inline void corio__io_clear(struct corio__io *io, unsigned dir)
+{
+    io->ready &= (uint8_t)~dir;
+}
+/* Stop watching: wake waiters with -EBADF, wait (from a task) until they
+ * have left, deregister. The caller frees io afterwards, and closes the
+ * descriptor if it owns it. Returns false if io must stay allocated
+ * because waiters are still inside and the caller is not a task: the last
+ * one out then calls free_fn(io). */
+CORIO_HIDDEN bool corio__io_unwatch(struct corio__io *io,
+                                    void (*free_fn)(struct corio__io *));
+/* The backend saw events on io (backend files call this). */
+CORIO_HIDDEN void corio__io_ready(struct corio__io *io, unsigned dirs);
+
 /* ---- backend (one file per implementation in backend/) ---- */
 CORIO_HIDDEN int corio__backend_init(corio_loop *loop);
 CORIO_HIDDEN void corio__backend_close(corio_loop *loop);
@@ -366,6 +429,12 @@ CORIO_HIDDEN int corio__backend_poll(corio_loop *loop, int64_t timeout);
 /* Whether a poll with timeout 0 could find anything: false lets the loop
  * skip the system call when only tasks are running. */
 CORIO_HIDDEN bool corio__backend_busy(corio_loop *loop);
+/* Register / re-arm (one-shot mode, for events) / deregister io. */
+CORIO_HIDDEN int corio__backend_watch(corio_loop *loop, struct corio__io *io);
+CORIO_HIDDEN int corio__backend_arm(corio_loop *loop, struct corio__io *io,
+                                    unsigned events);
+CORIO_HIDDEN void corio__backend_unwatch(corio_loop *loop,
+                                         struct corio__io *io);
 
 /* ---- threadsafe queue (loop.c) ---- */
 struct corio__tsq_item {

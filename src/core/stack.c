@@ -46,6 +46,8 @@
 #endif
 
 #define GUARD_SIZE (16 * 1024)
+/* How far below a stack a fault still counts as its overflow. */
+#define FAR_BELOW (1024 * 1024)
 #define STACK_MIN (16 * 1024)
 #define STACK_MAX ((size_t)1 << 30)
 #define REGION_FIRST 16      /* stacks in a pool's first region */
@@ -487,8 +489,10 @@ static void on_fault(int sig, siginfo_t *si, void *uc)
     corio_task *t = loop ? loop->current : NULL;
     char *addr = si->si_addr;
 
+    /* In the guard, or below it: a frame larger than the guard can jump
+     * over it (code built without -fstack-clash-protection). */
     if (t && t->stack && addr < t->stack->lo &&
-        addr >= t->stack->lo - GUARD_SIZE) {
+        addr >= t->stack->lo - FAR_BELOW) {
         char msg[256];
         size_t n = 0;
         n = put_str(msg, n, sizeof msg, "corio: stack overflow in task \"");

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Wait queues for values in caller storage (locks, events, semaphores):
- * a doubly-linked FIFO whose all-zero state is the empty queue, so that
- * static initializers work. The nodes live on the waiting tasks' stacks. */
+/* Operations on wait queues (struct corio__wq, in core.h): push, remove,
+ * pop, and waking the first waiter that is still waiting. */
 #ifndef CORIO_WAITQ_H
 #define CORIO_WAITQ_H
 
@@ -9,19 +8,6 @@
 #include <stddef.h>
 
 #include "core/core.h"
-
-struct corio__wq_node {
-    struct corio__wq_node *prev;
-    struct corio__wq_node *next;
-    corio_task *task;
-    void *data;  /* what a waker hands over, or what a waiter offers */
-    bool linked; /* on a queue: unlinking twice is harmless */
-};
-
-struct corio__wq {
-    struct corio__wq_node *head;
-    struct corio__wq_node *tail;
-};
 
 static inline bool corio__wq_empty(const struct corio__wq *q)
 {

@@ -59,6 +59,36 @@ TEST(stack_overflow_ends_the_process_naming_the_task)
     expect_overflow_message();
 }
 
+static int huge_frame(void *arg)
+{
+    (void)arg;
+    volatile char big[200 * 1024]; /* far larger than stack and guard */
+    big[0] = 1;
+    return big[0];
+}
+
+static int spawn_huge(void *arg)
+{
+    (void)arg;
+    corio_task_opts o = {.name = "deep-diver", .stack_size = 32 * 1024};
+    return corio_join(corio_spawn_opts(huge_frame, NULL, &o));
+}
+
+static void child_huge(void *arg)
+{
+    (void)arg;
+    corio_run(spawn_huge, NULL);
+}
+
+TEST(a_frame_larger_than_the_guard_is_caught_too)
+{
+    char out[2048];
+    int status = th_fork_capture(child_huge, NULL, out, sizeof out);
+    ASSERT_TRUE(WIFSIGNALED(status));
+    if (!strstr(out, "corio: stack overflow in task \"deep-diver\""))
+        FAIL("no overflow message; stderr was: %s", out);
+}
+
 TEST(stack_overflow_with_mprotect_guards)
 {
     /* The fallback for kernels without MADV_GUARD_INSTALL. */

@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* The epoll backend: waits for I/O readiness and for the loop's eventfd,
  * with a nanosecond timeout where the kernel has epoll_pwait2 (Linux 5.11),
- * so that timers never wake early and rarely late. */
+ * so that timers never wake early and rarely late. Descriptors corio
+ * drives itself are registered once, edge-triggered, for both directions,
+ * so that a read or write that meets EAGAIN costs no epoll_ctl; the
+ * descriptors of corio_fd are armed one-shot for each wait. */
 #include "core/core.h"
 
 #include <sys/epoll.h>
@@ -75,6 +78,45 @@ bool corio__backend_busy(corio_loop *loop)
     return loop->backend->watched != 0;
 }
 
+int corio__backend_watch(corio_loop *loop, struct corio__io *io)
+{
+    struct corio__backend *b = loop->backend;
+    struct epoll_event ev = {.data.ptr = io};
+    /* One-shot descriptors start disarmed: each wait arms them. */
+    ev.events = io->oneshot ? EPOLLONESHOT
+                            : EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+    if (corio__fail_syscall()) {
+        errno = ENOMEM;
+        return -ENOMEM;
+    }
+    if (epoll_ctl(b->epfd, EPOLL_CTL_ADD, io->fd, &ev) < 0)
+        return -errno;
+    b->watched++;
+    return 0;
+}
+
+int corio__backend_arm(corio_loop *loop, struct corio__io *io,
+                       unsigned events)
+{
+    struct epoll_event ev = {.data.ptr = io, .events = EPOLLONESHOT};
+    if (events & CORIO__IN)
+        ev.events |= EPOLLIN | EPOLLRDHUP;
+    if (events & CORIO__OUT)
+        ev.events |= EPOLLOUT;
+    if (epoll_ctl(loop->backend->epfd, EPOLL_CTL_MOD, io->fd, &ev) < 0)
+        return -errno;
+    return 0;
+}
+
+void corio__backend_unwatch(corio_loop *loop, struct corio__io *io)
+{
+    struct corio__backend *b = loop->backend;
+    /* The descriptor may be closed already, which removed it from the
+     * epoll set; ignore the error then. */
+    epoll_ctl(b->epfd, EPOLL_CTL_DEL, io->fd, NULL);
+    b->watched--;
+}
+
 static int wait_events(struct corio__backend *b, struct epoll_event *ev,
                        int64_t timeout)
 {
@@ -109,11 +151,24 @@ int corio__backend_poll(corio_loop *loop, int64_t timeout)
     if (n < 0)
         return errno == EINTR ? 0 : -errno;
     for (int i = 0; i < n; i++) {
-        if (ev[i].data.ptr == NULL) {
+        struct corio__io *io = ev[i].data.ptr;
+        if (io == NULL) {
             uint64_t v;
             ssize_t r = read(loop->wake_fd, &v, sizeof v);
             (void)r;
+            continue;
         }
+        uint32_t e = ev[i].events;
+        unsigned dirs = 0;
+        /* An error or hang-up wakes both sides: the next system call on
+         * the descriptor reports what happened. */
+        if (e & (EPOLLERR | EPOLLHUP))
+            dirs = CORIO__IN | CORIO__OUT;
+        if (e & (EPOLLIN | EPOLLRDHUP | EPOLLPRI))
+            dirs |= CORIO__IN;
+        if (e & EPOLLOUT)
+            dirs |= CORIO__OUT;
+        corio__io_ready(io, dirs);
     }
     corio__tsq_drain(loop);
     return n;
