@@ -76,7 +76,8 @@ def tokens(decl):
 
 def func_name(toks):
     """The declared function's name: the identifier before the first '('
-    (prototypes in corio declare no function pointers)."""
+    (no corio function returns a function pointer; parameters that are
+    function pointers come after the name)."""
     if "(" not in toks:
         return None
     i = toks.index("(")
