@@ -58,22 +58,22 @@ static void gather_notify(struct corio__waiter *w)
         corio__wake(g->self, 0);
 }
 
+/* Gather n tasks using the n waiters w (allocated by the caller, so that
+ * running out of memory is found before any task exists). Consumes the
+ * tasks' references. */
 static int gather(corio_loop *loop, corio_task *self,
                   corio_task *const *tasks, size_t n, void *results,
-                  size_t stride, unsigned flags)
+                  size_t stride, unsigned flags, struct corio__waiter *w)
 {
-    struct corio__waiter stack_w[STACK_WAITERS];
     struct gather g = {
         .self = self,
         .tasks = tasks,
+        .w = w,
         .results = results,
         .stride = stride,
         .left = n,
         .all = flags & CORIO_RETURN_EXCEPTIONS,
     };
-    g.w = n <= STACK_WAITERS ? stack_w : corio__malloc(n * sizeof *g.w);
-    if (!g.w)
-        return -ENOMEM;
 
     for (size_t i = 0; i < n; i++) {
         corio__list_init(&g.w[i].link);
@@ -109,11 +109,14 @@ static int gather(corio_loop *loop, corio_task *self,
         corio__list_remove(&g.w[i].link);
         corio_task_unref(tasks[i]);
     }
-    if (g.w != stack_w)
-        corio__free(g.w);
     if (rc)
         return rc;
     return g.all ? 0 : g.err;
+}
+
+static struct corio__waiter *waiters(size_t n, struct corio__waiter *stack)
+{
+    return n <= STACK_WAITERS ? stack : corio__malloc(n * sizeof *stack);
 }
 
 int corio_gather_tasks(corio_task *const *tasks, size_t n, int *results,
@@ -126,7 +129,14 @@ int corio_gather_tasks(corio_task *const *tasks, size_t n, int *results,
     int rc = check_tasks(loop, self, tasks, n);
     if (rc < 0)
         return rc;
-    return gather(loop, self, tasks, n, results, sizeof(int), flags);
+    struct corio__waiter stack_w[STACK_WAITERS];
+    struct corio__waiter *w = waiters(n, stack_w);
+    if (!w)
+        return -ENOMEM;
+    rc = gather(loop, self, tasks, n, results, sizeof(int), flags, w);
+    if (w != stack_w)
+        corio__free(w);
+    return rc;
 }
 
 int corio_gather(corio_call *calls, size_t n, unsigned flags)
@@ -142,10 +152,13 @@ int corio_gather(corio_call *calls, size_t n, unsigned flags)
     for (size_t i = 0; i < n; i++)
         if (!calls[i].fn)
             return -EINVAL;
+    struct corio__waiter stack_w[STACK_WAITERS];
     corio_task **t =
         n <= STACK_WAITERS ? stack_t : corio__malloc(n * sizeof *t);
-    if (!t)
-        return -ENOMEM;
+    struct corio__waiter *w = waiters(n, stack_w);
+    int rc = -ENOMEM;
+    if (!t || !w)
+        goto out;
     for (size_t i = 0; i < n; i++) {
         t[i] = corio_loop_spawn(loop, calls[i].fn, calls[i].arg, NULL);
         if (!t[i]) {
@@ -154,15 +167,16 @@ int corio_gather(corio_call *calls, size_t n, unsigned flags)
                 corio_cancel(t[i]);
                 corio_task_unref(t[i]);
             }
-            if (t != stack_t)
-                corio__free(t);
-            return -ENOMEM;
+            goto out;
         }
     }
-    int rc = gather(loop, self, t, n, &calls[0].result, sizeof(corio_call),
-                    flags);
+    rc = gather(loop, self, t, n, &calls[0].result, sizeof(corio_call),
+                flags, w);
+out:
     if (t != stack_t)
         corio__free(t);
+    if (w != stack_w)
+        corio__free(w);
     return rc;
 }
 

@@ -25,11 +25,39 @@ int corio__io_watch(corio_loop *loop, struct corio__io *io, int fd,
     return 0;
 }
 
+/* The events the waiters of a corio_fd still want (node->data). */
+static unsigned wanted(const struct corio__io *io)
+{
+    unsigned ev = 0;
+    for (struct corio__wq_node *n = io->wait[0].head; n; n = n->next)
+        ev |= (unsigned)(uintptr_t)n->data;
+    return ev;
+}
+
+/* A corio_fd's one-shot registration fired: wake each waiter that asked
+ * for one of the events with the ones it asked for, and re-arm for those
+ * still waiting. */
+static void oneshot_ready(struct corio__io *io, unsigned dirs)
+{
+    struct corio__wq_node *n = io->wait[0].head;
+    while (n) {
+        struct corio__wq_node *next = n->next;
+        unsigned want = (unsigned)(uintptr_t)n->data;
+        if (dirs & want) {
+            corio__wq_remove(&io->wait[0], n);
+            corio__wake(n->task, (int)(dirs & want));
+        }
+        n = next;
+    }
+    unsigned ev = wanted(io);
+    if (ev && !io->closed)
+        corio__backend_arm(io->loop, io, ev);
+}
+
 void corio__io_ready(struct corio__io *io, unsigned dirs)
 {
     if (io->oneshot) {
-        /* A corio_fd: one queue, woken with the ready events. */
-        corio__wq_wake_all(&io->wait[0], (int)dirs);
+        oneshot_ready(io, dirs);
         return;
     }
     io->ready |= (uint8_t)dirs;
@@ -51,11 +79,11 @@ static void leave(struct corio__io *io)
     }
 }
 
-/* Park on queue q of io. */
+/* Park on queue q of io; data goes in the queue node. */
 static int park_on(struct corio__io *io, corio_loop *loop, corio_task *self,
-                   struct corio__wq *q)
+                   struct corio__wq *q, void *data)
 {
-    struct corio__wq_node n = {.task = self};
+    struct corio__wq_node n = {.task = self, .data = data};
     corio__wq_push(q, &n);
     io->inside++;
     int rc = corio__park(loop, self, CORIO__NEVER);
@@ -77,7 +105,8 @@ int corio__io_wait(struct corio__io *io, unsigned dir)
         return 0;
     if (!self)
         return -EPERM;
-    return park_on(io, loop, self, &io->wait[dir == CORIO__IN ? 0 : 1]);
+    return park_on(io, loop, self, &io->wait[dir == CORIO__IN ? 0 : 1],
+                   NULL);
 }
 
 bool corio__io_unwatch(struct corio__io *io,
@@ -154,12 +183,13 @@ int corio_fd_wait(corio_fd *f, unsigned events)
         return -EBADF;
     if (!self)
         return -EPERM;
-    /* Level semantics: each wait arms the descriptor once for the asked
-     * events, and the backend wakes us with what was ready. */
-    int rc = corio__backend_arm(loop, &f->io, events);
+    /* Level semantics: the descriptor is armed once for the events its
+     * waiters want, and the backend wakes each with what was ready. */
+    int rc = corio__backend_arm(loop, &f->io, events | wanted(&f->io));
     if (rc < 0)
         return rc;
-    return park_on(&f->io, loop, self, &f->io.wait[0]);
+    return park_on(&f->io, loop, self, &f->io.wait[0],
+                   (void *)(uintptr_t)events);
 }
 
 int corio_fd_fileno(const corio_fd *f)

@@ -147,8 +147,18 @@ void corio_loop_pending(const corio_loop *loop, size_t *tasks,
 {
     if (tasks)
         *tasks = loop ? loop->ntasks : 0;
-    if (handles)
-        *handles = loop ? loop->nhandles : 0;
+    if (!handles)
+        return;
+    *handles = 0;
+    if (!loop)
+        return;
+    *handles = loop->nhandles;
+    /* Callbacks other threads queued count too. */
+    pthread_mutex_t *m = (pthread_mutex_t *)&loop->tsq_lock;
+    pthread_mutex_lock(m);
+    for (struct corio__tsq_item *i = loop->tsq_head; i; i = i->next)
+        (*handles)++;
+    pthread_mutex_unlock(m);
 }
 
 int corio_loop_close(corio_loop *loop)
@@ -250,7 +260,10 @@ static int run(corio_loop *loop, corio_task *until)
     loop->running = true;
     loop->thread = pthread_self();
     rc = 0;
+    /* One iteration, as asyncio's _run_once: poll (without blocking if
+     * anything is ready or a stop is asked), then run what is ready. */
     for (;;) {
+        poll_once(loop);
         corio__run_ready(loop);
         if (until && until->state == CORIO__TASK_DONE)
             break;
@@ -260,7 +273,6 @@ static int run(corio_loop *loop, corio_task *until)
             rc = until ? -EINTR : 0;
             break;
         }
-        poll_once(loop);
     }
     loop->stopping = false;
     loop->running = false;

@@ -561,17 +561,26 @@ int corio_join(corio_task *t)
     struct corio__waiter w = {.notify = NULL, .task = self};
     corio__list_push_back(&t->waiters, &w.link);
     rc = corio__park(loop, self, CORIO__NEVER);
-    corio__list_remove(&w.link);
-    if (t->state == CORIO__TASK_DONE) {
+    if (t->state != CORIO__TASK_DONE) {
+        /* Cancelled (or timed out) while waiting: as when awaiting a task
+         * in asyncio, the cancellation goes on to t, and we wait for it
+         * to unwind, out of reach of further cancellation. */
+        corio_cancel(t);
+        while (t->state != CORIO__TASK_DONE)
+            corio__park_nocancel(loop, self);
+        if (t->result != -ECANCELED) {
+            /* t finished anyway: its result is not lost, and our
+             * cancellation waits for our next suspension. */
+            corio__repend(self, rc);
+            rc = t->result;
+        }
+    } else {
         /* Ended before we ran again: the result wins, and a cancellation
          * that raced it is kept for our next suspension. */
         corio__repend(self, rc);
         rc = t->result;
-    } else {
-        /* Cancelled (or timed out) while waiting: asyncio cancels the
-         * awaited task too. */
-        corio_cancel(t);
     }
+    corio__list_remove(&w.link);
     unref(t);
     return rc;
 }
@@ -624,7 +633,11 @@ bool corio_task_cancelled(const corio_task *t)
 
 bool corio_task_cancelling(const corio_task *t)
 {
-    return t && t->state != CORIO__TASK_DONE && t->cancel_pending;
+    if (!t || t->state == CORIO__TASK_DONE)
+        return false;
+    /* Pending, or already handed to the parked task by waking it. */
+    return t->cancel_pending || (t->state == CORIO__TASK_READY &&
+                                 t->wake_rc == CORIO__WAKE_CANCEL);
 }
 
 int corio_task_result(const corio_task *t, int *result)

@@ -55,7 +55,7 @@ int corio_cond_wait(corio_cond *c)
     corio_lock *l = corio_cond_lock(c);
     if (!self)
         return -EPERM;
-    if (!corio_lock_locked(l))
+    if (!corio__lock_held_by_caller(l))
         return -EPERM;
     struct corio__wq_node n = {.task = self};
     corio__wq_push(&cv(c)->wq, &n);
@@ -82,7 +82,7 @@ int corio_cond_notify(corio_cond *c, size_t n)
 {
     if (!c)
         return -EINVAL;
-    if (!corio_lock_locked(corio_cond_lock(c)))
+    if (!corio__lock_held_by_caller(corio_cond_lock(c)))
         return -EPERM;
     while (n-- && corio__wq_wake_one(&cv(c)->wq, 0))
         ;

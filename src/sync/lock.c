@@ -25,6 +25,7 @@ int corio_lock_acquire(corio_lock *lv)
         return -EINVAL;
     if (!l->locked && corio__wq_empty(&l->wq)) {
         l->locked = true;
+        l->owner = self;
         return 0;
     }
     if (!self)
@@ -44,6 +45,7 @@ void corio__lock_acquire_nocancel(struct corio__lock *l, corio_loop *loop,
 {
     if (!l->locked && corio__wq_empty(&l->wq)) {
         l->locked = true;
+        l->owner = self;
         return;
     }
     struct corio__wq_node n = {.task = self};
@@ -60,6 +62,7 @@ int corio_lock_try_acquire(corio_lock *lv)
     if (l->locked || !corio__wq_empty(&l->wq))
         return -EBUSY;
     l->locked = true;
+    l->owner = corio_current();
     return 0;
 }
 
@@ -71,9 +74,17 @@ int corio_lock_release(corio_lock *lv)
     if (!l->locked)
         return -EPERM;
     /* Hand over: the lock stays locked, now on the waiter's behalf. */
-    if (!corio__wq_wake_one(&l->wq, 0))
+    struct corio__wq_node *n = corio__wq_wake_one(&l->wq, 0);
+    l->owner = n ? n->task : NULL;
+    if (!n)
         l->locked = false;
     return 0;
+}
+
+bool corio__lock_held_by_caller(corio_lock *lv)
+{
+    struct corio__lock *l = corio__lock(lv);
+    return l->locked && l->owner == corio_current();
 }
 
 bool corio_lock_locked(const corio_lock *lv)

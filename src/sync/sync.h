@@ -11,6 +11,7 @@
 
 struct corio__lock {
     struct corio__wq wq; /* tasks waiting to acquire */
+    corio_task *owner;   /* the holder (NULL: a callback, or free) */
     bool locked;
 };
 
@@ -18,6 +19,9 @@ static inline struct corio__lock *corio__lock(corio_lock *l)
 {
     return (struct corio__lock *)(void *)l;
 }
+
+/* Whether the calling task (or, outside tasks, a callback) holds l. */
+CORIO_HIDDEN bool corio__lock_held_by_caller(corio_lock *l);
 
 CORIO_HIDDEN void corio__lock_acquire_nocancel(struct corio__lock *l,
                                                corio_loop *loop,

@@ -280,3 +280,41 @@ TEST(closing_from_a_callback_frees_after_the_last_waiter)
 {
     RUN(unwatch_deferred);
 }
+
+static corio_fd *two;
+
+static int wants(void *arg)
+{
+    return corio_fd_wait(two, (unsigned)(uintptr_t)arg);
+}
+
+static int two_waiters(void *arg)
+{
+    (void)arg;
+    int sp[2];
+    ASSERT_OK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sp));
+    static char buf[1 << 20];
+    while (write(sp[0], buf, sizeof buf) > 0)
+        ; /* sp[0] is no longer writable */
+    two = corio_fd_open(sp[0]);
+    corio_task *r = corio_spawn(wants, (void *)(uintptr_t)CORIO_READABLE);
+    corio_task *w = corio_spawn(wants, (void *)(uintptr_t)CORIO_WRITABLE);
+    ASSERT_OK(corio_yield());
+    /* Data arrives: only the reader wakes, with only READABLE. */
+    ASSERT_EQ(write(sp[1], "x", 1), 1);
+    ASSERT_EQ(corio_join(r), CORIO_READABLE);
+    ASSERT_FALSE(corio_task_done(w));
+    /* Room appears: the writer wakes. */
+    while (read(sp[1], buf, sizeof buf) > 0)
+        ;
+    ASSERT_EQ(corio_join(w), CORIO_WRITABLE);
+    corio_fd_close(two);
+    close(sp[0]);
+    close(sp[1]);
+    return 0;
+}
+
+TEST(two_waiters_for_different_events)
+{
+    RUN(two_waiters);
+}

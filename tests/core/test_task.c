@@ -623,3 +623,39 @@ TEST(ten_thousand_concurrent_tasks)
 {
     ASSERT_OK(corio_run(ten_thousand, NULL));
 }
+
+static int unwound;
+
+static int slow_cleanup(void *arg)
+{
+    (void)arg;
+    int rc = corio_sleep(10);
+    if (rc == -ECANCELED) {
+        corio_sleep(0.005); /* cleanup takes a while */
+        unwound = 1;
+    }
+    return rc;
+}
+
+static int join_waits(void *arg)
+{
+    (void)arg;
+    unwound = 0;
+    corio_task *target = corio_spawn(slow_cleanup, NULL);
+    struct joiner_arg j = {corio_task_ref(target), 1};
+    corio_task *jt = corio_spawn(joiner, &j);
+    ASSERT_OK(corio_sleep(0.001));
+    corio_cancel(jt);
+    ASSERT_TRUE(corio_task_cancelling(jt));
+    ASSERT_ERR(corio_join(jt), -ECANCELED);
+    /* The joiner returned only once the joined task had unwound. */
+    ASSERT_EQ(unwound, 1);
+    ASSERT_TRUE(corio_task_done(target));
+    corio_task_unref(target);
+    return 0;
+}
+
+TEST(a_cancelled_join_waits_for_the_joined_task_to_unwind)
+{
+    ASSERT_OK(corio_run(join_waits, NULL));
+}

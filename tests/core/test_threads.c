@@ -163,3 +163,29 @@ TEST(threadsafe_calls_reach_a_busy_loop)
 {
     ASSERT_OK(corio_run(waits_for_flag, NULL));
 }
+
+static void nothing(void *arg)
+{
+    (void)arg;
+}
+
+static void *queue_one(void *arg)
+{
+    corio_loop_call_soon_threadsafe(arg, nothing, NULL);
+    return NULL;
+}
+
+TEST(pending_counts_calls_from_other_threads)
+{
+    corio_loop *loop = corio_loop_new(NULL);
+    pthread_t th;
+    ASSERT_OK(pthread_create(&th, NULL, queue_one, loop));
+    pthread_join(th, NULL);
+    size_t n;
+    corio_loop_pending(loop, NULL, &n);
+    ASSERT_EQ(n, 1);
+    ASSERT_ERR(corio_loop_close(loop), -EBUSY);
+    corio_loop_stop(loop);
+    ASSERT_OK(corio_loop_run_forever(loop)); /* runs it */
+    ASSERT_OK(corio_loop_close(loop));
+}

@@ -181,3 +181,33 @@ TEST(wait_for_rechecks_the_predicate)
 {
     RUN(wait_for);
 }
+
+static corio_cond other;
+
+static int holder(void *arg)
+{
+    (void)arg;
+    corio_cond_acquire(&other);
+    corio_sleep(0.005);
+    corio_cond_release(&other);
+    return 0;
+}
+
+static int not_owner(void *arg)
+{
+    (void)arg;
+    corio_cond_init(&other, NULL);
+    corio_task *h = corio_spawn(holder, NULL);
+    ASSERT_OK(corio_yield());
+    /* Someone holds the lock, but not us: waiting or notifying would
+     * release or use another task's lock. */
+    ASSERT_ERR(corio_cond_wait(&other), -EPERM);
+    ASSERT_ERR(corio_cond_notify(&other, 1), -EPERM);
+    ASSERT_OK(corio_join(h));
+    return 0;
+}
+
+TEST(only_the_lock_holder_may_wait_or_notify)
+{
+    RUN(not_owner);
+}
