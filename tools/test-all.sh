@@ -2,13 +2,13 @@
 # SPDX-License-Identifier: MIT
 # The whole test suite, as `make test` and CI run it: every build of the
 # matrix, then ctest in each. Usage: tools/test-all.sh [stage...]
-# Stages: gcc clang-asan ucontext aarch64 tsan valgrind install. Build trees
+# Stages: gcc seeds clang-asan ucontext aarch64 tsan valgrind install. Build trees
 # go to build/ci-<stage>; CORIO_JOBS sets the parallelism (default 2).
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 jobs=${CORIO_JOBS:-2}
-stages=${*:-gcc clang-asan ucontext aarch64 tsan valgrind install}
+stages=${*:-gcc seeds clang-asan ucontext aarch64 tsan valgrind install}
 failed=""
 
 configure() { # dir, cmake args...
@@ -38,6 +38,19 @@ stage() {
         configure "$dir" -DCMAKE_C_COMPILER=gcc \
             -DCMAKE_BUILD_TYPE=RelWithDebInfo &&
             check "$dir"
+        ;;
+    seeds)
+        # The concurrency tests again under the deterministic test mode:
+        # shuffled ready queue and virtual time, with three seeds. Tests
+        # of FIFO order (label order) check what shuffling changes.
+        dir=build/ci-gcc
+        [ -f "$dir/CMakeCache.txt" ] || configure "$dir" \
+            -DCMAKE_C_COMPILER=gcc -DCMAKE_BUILD_TYPE=RelWithDebInfo
+        for seed in 1 2 3; do
+            echo "--- CORIO_SEED=$seed"
+            CORIO_SEED=$seed check "$dir" -L "core|sync|net" \
+                -LE "order|slow|docs" || return 1
+        done
         ;;
     clang-asan)
         CC=clang configure "$dir" -DCMAKE_C_COMPILER=clang \

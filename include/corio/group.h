@@ -40,6 +40,16 @@ CORIO_API corio_group *corio_group_open(void);
 CORIO_API int corio_group_spawn(corio_group *g, corio_fn fn, void *arg,
                                 const corio_task_opts *opts,
                                 corio_task **out);
+/* The same, recording file:line as the spawn site; the macro below calls
+ * it (see task.h). */
+CORIO_API int corio_group_spawn_at(corio_group *g, corio_fn fn, void *arg,
+                                   const corio_task_opts *opts,
+                                   corio_task **out, const char *file,
+                                   int line);
+#ifndef CORIO_NO_SPAWN_SITE
+#define corio_group_spawn(g, fn, arg, opts, out)                             \
+    corio_group_spawn_at(g, fn, arg, opts, out, __FILE__, __LINE__)
+#endif
 
 /* Leave the group's body and wait for every child, including children
  * spawned meanwhile. Returns 0 if none failed, else the first failure

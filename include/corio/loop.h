@@ -19,6 +19,22 @@ typedef struct corio_loop_opts {
      * pages). 0: the CORIO_STACK_SIZE environment variable if set, else
      * 64 KiB. */
     size_t stack_size;
+    /* Debug mode (asyncio's debug mode, and more; see docs/guide/
+     * debugging.md): true, or the CORIO_DEBUG environment variable. */
+    bool debug;
+    /* Debug mode warns about a task that runs this long without
+     * suspending (asyncio's slow_callback_duration). 0: 0.1 s, or
+     * CORIO_SLOW_TASK_MS. */
+    double slow_task;
+    /* Deterministic test mode: a non-zero seed shuffles the order in which
+     * ready tasks and callbacks run, reproducibly. 0: the CORIO_SEED
+     * environment variable (a number, or "random": one is chosen and
+     * printed). */
+    uint64_t seed;
+    /* Virtual time: the loop's clock jumps to the next timer whenever
+     * every task is blocked and no I/O is ready, so sleeps and timeouts
+     * take no real time. Also on whenever CORIO_SEED is set. */
+    bool virtual_time;
 } corio_loop_opts;
 
 /* A scheduled callback, so that it can be cancelled (asyncio.Handle and

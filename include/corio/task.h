@@ -29,6 +29,11 @@ typedef struct corio_task_opts {
  * when a loop already runs in this thread, -ENOMEM). */
 CORIO_API int corio_run(corio_fn main, void *arg);
 
+/* The spawn functions below are also macros that record the file and
+ * line of the call for task dumps and the debugger (asyncio records the
+ * creation site the same way). Define CORIO_NO_SPAWN_SITE to turn the
+ * macros off; taking the functions' addresses works either way. */
+
 /* asyncio.create_task: schedule fn(arg) as a new task on the current loop.
  * The task first runs when the caller next suspends. Returns a new
  * reference, released by corio_join() or corio_task_unref(); NULL with
@@ -44,6 +49,24 @@ CORIO_API corio_task *corio_spawn_opts(corio_fn fn, void *arg,
 CORIO_API corio_task *corio_loop_spawn(corio_loop *loop, corio_fn fn,
                                        void *arg,
                                        const corio_task_opts *opts);
+
+/* corio_spawn_opts and corio_loop_spawn recording file:line as the spawn
+ * site (what the macros call). file may be NULL. */
+CORIO_API corio_task *corio_spawn_at(corio_fn fn, void *arg,
+                                     const corio_task_opts *opts,
+                                     const char *file, int line);
+CORIO_API corio_task *corio_loop_spawn_at(corio_loop *loop, corio_fn fn,
+                                          void *arg,
+                                          const corio_task_opts *opts,
+                                          const char *file, int line);
+
+#ifndef CORIO_NO_SPAWN_SITE
+#define corio_spawn(fn, arg) corio_spawn_at(fn, arg, NULL, __FILE__, __LINE__)
+#define corio_spawn_opts(fn, arg, opts)                                      \
+    corio_spawn_at(fn, arg, opts, __FILE__, __LINE__)
+#define corio_loop_spawn(loop, fn, arg, opts)                                \
+    corio_loop_spawn_at(loop, fn, arg, opts, __FILE__, __LINE__)
+#endif
 
 /* await task: suspend until t ends and return its function's return value,
  * or -ECANCELED if it was cancelled before it started. Releases the

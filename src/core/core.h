@@ -68,8 +68,8 @@ enum {
 };
 
 struct corio__timer {
-    int64_t deadline; /* ns on the loop clock */
-    uint32_t idx;     /* heap slot + 1; 0 when not armed */
+    uint32_t idx;     /* heap slot + 1; 0 when not armed; the deadline
+                         is in the heap entry */
     uint8_t kind;     /* CORIO__TIMER_* */
 };
 
@@ -141,6 +141,28 @@ enum {
     CORIO__TASK_DONE,
 };
 
+/* What a suspended task waits on, for dumps and the debugger. Each
+ * suspending call sets it with corio__waiting() before parking. */
+enum {
+    CORIO__WAIT_NONE = 0,
+    CORIO__WAIT_SLEEP,   /* wait_at tells until when */
+    CORIO__WAIT_JOIN,    /* obj: the task */
+    CORIO__WAIT_TASKS,   /* gather, wait, as_completed */
+    CORIO__WAIT_FUTURE,
+    CORIO__WAIT_LOCK,
+    CORIO__WAIT_EVENT,
+    CORIO__WAIT_COND,
+    CORIO__WAIT_SEM,
+    CORIO__WAIT_BARRIER,
+    CORIO__WAIT_QUEUE,
+    CORIO__WAIT_CHAN,
+    CORIO__WAIT_GROUP,
+    CORIO__WAIT_READ,    /* obj: the struct corio__io */
+    CORIO__WAIT_WRITE,
+    CORIO__WAIT_OTHER,   /* modules outside the core */
+    CORIO__WAIT_CLEANUP, /* waiting, uncancellably, for cleanup */
+};
+
 /* Codes a parked task can be woken with, besides 0 and negative errnos.
  * They lie far below any errno value. */
 #define CORIO__WAKE_TIMER (-100001) /* the park's own wake_at time came */
@@ -166,6 +188,9 @@ struct corio_task {
     bool started;        /* fn was called */
     bool shutdown;       /* cancelled by corio_run's shutdown */
     bool nocancel;       /* parked by corio__park_nocancel */
+    bool observed;       /* someone took its result (join, gather ...) */
+    uint8_t wait_kind;   /* CORIO__WAIT_*: what it is suspended on */
+    const void *wait_obj; /* and which object, for dumps */
     int64_t wake_at;     /* the current park's own time limit */
     int64_t deadline;    /* earliest deadline of the open scopes that
                             apply (up to a shield), CORIO__NEVER if none */
@@ -177,8 +202,12 @@ struct corio_task {
     struct corio__list all;        /* on loop->tasks, for all_tasks */
     uint64_t id;
     char *name;                    /* owned; NULL: "Task-<id>" on demand */
-    size_t stack_size;             /* requested; 0 = loop default */
     uint64_t fpenv;                /* FP control state at spawn */
+    const char *site_file;         /* where it was spawned (or NULL) */
+    int site_line;
+    uint32_t stack_size;           /* requested; 0 = loop default (stacks
+                                      are at most 1 GiB) */
+    uint64_t parent_id;            /* the spawning task, 0 if none */
 #if CORIO_ASAN
     void *asan_fake;               /* fake stack saved across a switch */
 #endif
@@ -235,6 +264,29 @@ struct corio_loop {
     bool closed;
     bool shutdown;             /* corio_run is cancelling what is left */
     size_t shutdown_left;      /* tasks it cancelled not yet ended */
+    /* Deterministic test mode: a seed shuffles the ready queue, and a
+     * virtual clock jumps to the next timer when nothing is ready. */
+    uint64_t seed;             /* 0: off; else the shuffle's RNG state */
+    size_t batch_left;         /* runnables left in the shuffled batch */
+    bool head_chosen;          /* the shuffle already picked the head */
+    bool virt;                 /* virtual clock on */
+    int64_t vnow;              /* the virtual clock, ns */
+    /* Debug mode and dumps (debug.c). */
+    uint8_t hooks;             /* CORIO__HOOK_*: the slow paths to take */
+    bool debug;                /* checks and warnings on */
+    int64_t slow_ns;           /* warn about tasks running this long */
+    struct corio__debug *dbg;  /* the debug-mode watchdog, or NULL */
+    corio_task *probe;         /* task being probed for a backtrace */
+    corio_task *prober;        /* who probes it (NULL: the loop) */
+    void **probe_buf;          /* where the backtrace goes */
+    int probe_n;
+    int64_t run_start;         /* debug mode: when the running task
+                                  resumed */
+    struct corio__list all_loops; /* on the process's list of loops */
+    /* The DNS resolver of src/net/dns.c, made on first use, and the
+     * function that frees it when the loop is destroyed. */
+    void *dns;
+    void (*dns_free)(corio_loop *loop);
     pthread_t thread;          /* the thread running the loop */
 #if CORIO_ASAN
     const void *main_stack_lo; /* the thread stack, for ASan */
@@ -246,11 +298,22 @@ struct corio_loop {
 #endif
 };
 
+/* Bits of loop->hooks: the switch path tests them all with one load. */
+#define CORIO__HOOK_DEBUG 1u /* debug mode: time every run of a task */
+#define CORIO__HOOK_SEED 2u  /* deterministic mode: shuffle the queue */
+#define CORIO__HOOK_PROBE 4u /* a dump is taking a task's backtrace */
+
 /* The loop running in this thread. */
 extern CORIO_TLS corio_loop *corio__tls_loop;
 
 /* ---- clock (loop.c) ---- */
+/* Real monotonic time in ns. */
 CORIO_HIDDEN int64_t corio__clock_ns(void);
+/* A loop's clock: real, or virtual in deterministic test mode. */
+static inline int64_t corio__loop_clock(const corio_loop *loop)
+{
+    return loop && loop->virt ? loop->vnow : corio__clock_ns();
+}
 /* Seconds to ns, rounded up so that waits are never short; clamped. */
 CORIO_HIDDEN int64_t corio__sec_to_ns(double s);
 /* now + d without overflow. */
@@ -290,6 +353,20 @@ static inline void corio__ready_push(corio_loop *loop,
     loop->ready_tail = &r->next;
 }
 
+/* Deterministic mode: move a random runnable to the queue's head. */
+CORIO_HIDDEN void corio__ready_shuffle(corio_loop *loop);
+
+/* Take the head of the ready queue (the caller checked it is there). */
+static inline struct corio__runnable *corio__ready_pop(corio_loop *loop)
+{
+    loop->head_chosen = false;
+    struct corio__runnable *r = loop->ready_head;
+    loop->ready_head = r->next;
+    if (!r->next)
+        loop->ready_tail = &loop->ready_head;
+    return r;
+}
+
 /* ---- tasks and parking (task.c) ---- */
 
 /* Suspend the current task t until someone calls corio__wake(t, rc), its
@@ -310,6 +387,14 @@ CORIO_HIDDEN int corio__park_nocancel(corio_loop *loop, corio_task *t);
  * parked: it was already woken, so the caller must not assume t received
  * what it was given. */
 CORIO_HIDDEN bool corio__wake(corio_task *t, int rc);
+
+/* Say what the current task is about to wait on (see CORIO__WAIT_*). */
+static inline void corio__waiting(corio_task *t, uint8_t kind,
+                                  const void *obj)
+{
+    t->wait_kind = kind;
+    t->wait_obj = obj;
+}
 
 /* The current task, or NULL; sets *loop to the thread's loop. */
 static inline corio_task *corio__self(corio_loop **loop)
@@ -435,6 +520,33 @@ CORIO_HIDDEN int corio__backend_arm(corio_loop *loop, struct corio__io *io,
                                     unsigned events);
 CORIO_HIDDEN void corio__backend_unwatch(corio_loop *loop,
                                          struct corio__io *io);
+
+/* ---- debugging (debug.c) ---- */
+/* Register a new loop on the process's list (for dumps and gdb) and read
+ * the debug and test-mode settings from the environment. */
+CORIO_HIDDEN void corio__debug_loop_new(corio_loop *loop,
+                                        const corio_loop_opts *opts);
+CORIO_HIDDEN void corio__debug_loop_free(corio_loop *loop);
+/* A loop starts or stops running in this thread. */
+CORIO_HIDDEN void corio__debug_run_start(corio_loop *loop);
+CORIO_HIDDEN void corio__debug_run_stop(corio_loop *loop);
+/* Once per iteration: a SIGQUIT dump that was asked for. */
+CORIO_HIDDEN void corio__debug_poll(corio_loop *loop);
+/* Debug mode: a task is resumed / suspends. */
+CORIO_HIDDEN void corio__debug_switch_in(corio_loop *loop, corio_task *t);
+CORIO_HIDDEN void corio__debug_switch_out(corio_loop *loop, corio_task *t);
+/* Debug mode: a failed task nobody joined is being freed. */
+CORIO_HIDDEN void corio__debug_unobserved(corio_task *t);
+/* Debug mode: a loop would not close; print what keeps it open. */
+CORIO_HIDDEN void corio__debug_close_busy(corio_loop *loop);
+/* Debug mode: false (and a warning) if fn is called from another thread
+ * than the loop's while it runs. */
+CORIO_HIDDEN bool corio__debug_thread_ok(corio_loop *loop, const char *fn);
+/* Whether a SIGQUIT dump is owed by this loop. */
+CORIO_HIDDEN bool corio__dump_asked(const corio_loop *loop);
+/* Capture the backtrace of a suspended task t (switches to it and back);
+ * returns the number of frames. */
+CORIO_HIDDEN int corio__task_backtrace(corio_task *t, void **buf, int max);
 
 /* ---- threadsafe queue (loop.c) ---- */
 struct corio__tsq_item {

@@ -79,6 +79,9 @@ static int complete(corio_future *f, uint8_t state, void *value, int err)
 {
     if (!f || f->state != PENDING)
         return -EINVAL;
+    if (unlikely(f->loop->debug) &&
+        !corio__debug_thread_ok(f->loop, "a future's set_result"))
+        return -EPERM;
     f->state = state;
     f->value = value;
     f->err = err;
@@ -155,6 +158,7 @@ int corio_future_await(corio_future *f, void **value)
     struct corio__waiter w = {.notify = NULL, .task = self};
     corio__list_push_back(&f->waiters, &w.link);
     f->refs++; /* another task may drop the last reference meanwhile */
+    corio__waiting(self, CORIO__WAIT_FUTURE, f);
     int rc = corio__park(loop, self, CORIO__NEVER);
     corio__list_remove(&w.link);
     if (f->state != PENDING) {

@@ -88,6 +88,7 @@ static int gather(corio_loop *loop, corio_task *self,
 
     int rc = 0;
     while (g.left && !(g.err && !g.all)) {
+        corio__waiting(self, CORIO__WAIT_TASKS, tasks);
         rc = corio__park(loop, self, CORIO__NEVER);
         if (is_cancel(rc))
             break;
@@ -160,7 +161,7 @@ int corio_gather(corio_call *calls, size_t n, unsigned flags)
     if (!t || !w)
         goto out;
     for (size_t i = 0; i < n; i++) {
-        t[i] = corio_loop_spawn(loop, calls[i].fn, calls[i].arg, NULL);
+        t[i] = (corio_loop_spawn)(loop, calls[i].fn, calls[i].arg, NULL);
         if (!t[i]) {
             /* None has run yet: cancelled now, they end unstarted. */
             while (i--) {
@@ -254,8 +255,9 @@ int corio_wait(corio_task *const *tasks, size_t n, int mode, double timeout)
             corio__list_push_back(&tasks[i]->waiters, &w.w[i].link);
     }
     int64_t at = timeout < 0 ? CORIO__NEVER
-                             : corio__add_ns(corio__clock_ns(),
+                             : corio__add_ns(corio__loop_clock(loop),
                                              corio__sec_to_ns(timeout));
+    corio__waiting(self, CORIO__WAIT_TASKS, tasks);
     rc = corio__park(loop, self, at);
     for (size_t i = 0; i < n; i++)
         corio__list_remove(&w.w[i].link);
@@ -291,8 +293,9 @@ int corio_wait_for(corio_task *t, double timeout)
     corio__list_init(&w.link);
     corio__list_push_back(&t->waiters, &w.link);
     int64_t at = timeout < 0 ? CORIO__NEVER
-                             : corio__add_ns(corio__clock_ns(),
+                             : corio__add_ns(corio__loop_clock(loop),
                                              corio__sec_to_ns(timeout));
+    corio__waiting(self, CORIO__WAIT_JOIN, t);
     rc = corio__park(loop, self, at);
     if (t->state != CORIO__TASK_DONE) {
         /* Timed out or cancelled: cancel t and wait for it to unwind, out
@@ -363,7 +366,7 @@ corio_as_completed *corio_as_completed_new(corio_task *const *tasks,
     ac->loop = loop;
     ac->n = n;
     ac->deadline = timeout < 0 ? CORIO__NEVER
-                               : corio__add_ns(corio__clock_ns(),
+                               : corio__add_ns(corio__loop_clock(loop),
                                                corio__sec_to_ns(timeout));
     for (size_t i = 0; i < n; i++) {
         corio__list_init(&ac->w[i].link);
@@ -402,6 +405,7 @@ int corio_as_completed_next(corio_as_completed *ac)
     if (ac->waiting || loop != ac->loop)
         return -EINVAL;
     ac->waiting = self;
+    corio__waiting(self, CORIO__WAIT_TASKS, ac);
     int rc = corio__park(loop, self, ac->deadline);
     ac->waiting = NULL;
     if (ac->head < ac->tail) {

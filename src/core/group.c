@@ -84,8 +84,15 @@ void corio__group_child_done(corio_task *t)
         corio__wake(g->owner, 0);
 }
 
-int corio_group_spawn(corio_group *g, corio_fn fn, void *arg,
-                      const corio_task_opts *opts, corio_task **out)
+int(corio_group_spawn)(corio_group *g, corio_fn fn, void *arg,
+                       const corio_task_opts *opts, corio_task **out)
+{
+    return corio_group_spawn_at(g, fn, arg, opts, out, NULL, 0);
+}
+
+int corio_group_spawn_at(corio_group *g, corio_fn fn, void *arg,
+                         const corio_task_opts *opts, corio_task **out,
+                         const char *file, int line)
 {
     if (!g || !fn)
         return -EINVAL;
@@ -99,7 +106,7 @@ int corio_group_spawn(corio_group *g, corio_fn fn, void *arg,
         g->errs = e;
         g->cap_err = cap;
     }
-    corio_task *t = corio_loop_spawn(g->loop, fn, arg, opts);
+    corio_task *t = corio_loop_spawn_at(g->loop, fn, arg, opts, file, line);
     if (!t)
         return -errno;
     t->group = g;
@@ -136,9 +143,11 @@ int corio_group_wait(corio_group *g)
     g->waiting = true;
     while (g->alive) {
         if (rc) {
+            corio__waiting(self, CORIO__WAIT_GROUP, g);
             corio__park_nocancel(loop, self);
             continue;
         }
+        corio__waiting(self, CORIO__WAIT_GROUP, g);
         int r = corio__park(loop, self, CORIO__NEVER);
         if (r == -ECANCELED || r == -ETIMEDOUT) {
             rc = r;

@@ -17,6 +17,8 @@ static int schedule(corio_loop *loop, int64_t when, corio_callback_fn fn,
 {
     if (!loop || !fn || loop->closed)
         return -EINVAL;
+    if (unlikely(loop->debug) && !corio__debug_thread_ok(loop, "call_soon"))
+        return -EPERM;
     if (when >= 0 && corio__timer_reserve(loop) < 0)
         return -ENOMEM;
     struct corio__handle *h = corio__slab_alloc(&loop->handle_slab);
@@ -54,7 +56,7 @@ int corio_loop_call_later(corio_loop *loop, double delay,
 {
     if (isnan(delay))
         return -EINVAL;
-    return schedule(loop, corio__add_ns(corio__clock_ns(),
+    return schedule(loop, corio__add_ns(corio__loop_clock(loop),
                                         corio__sec_to_ns(delay)),
                     fn, arg, h);
 }

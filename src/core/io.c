@@ -79,6 +79,12 @@ static void leave(struct corio__io *io)
     }
 }
 
+/* What a task parked on queue q of io waits for, for dumps. */
+static uint8_t dir_kind(const struct corio__wq *q, const struct corio__io *io)
+{
+    return q == &io->wait[1] ? CORIO__WAIT_WRITE : CORIO__WAIT_READ;
+}
+
 /* Park on queue q of io; data goes in the queue node. */
 static int park_on(struct corio__io *io, corio_loop *loop, corio_task *self,
                    struct corio__wq *q, void *data)
@@ -86,6 +92,7 @@ static int park_on(struct corio__io *io, corio_loop *loop, corio_task *self,
     struct corio__wq_node n = {.task = self, .data = data};
     corio__wq_push(q, &n);
     io->inside++;
+    corio__waiting(self, dir_kind(q, io), io);
     int rc = corio__park(loop, self, CORIO__NEVER);
     corio__wq_remove(q, &n);
     if (io->closed)

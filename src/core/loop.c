@@ -14,6 +14,17 @@
 
 CORIO_TLS corio_loop *corio__tls_loop;
 
+/* Hooks into the pool and os modules. corio__loopx_destroy
+ * (src/pool/port.c) frees the per-loop state they keep outside struct
+ * corio_loop (completion port, io_uring ring, signal handlers) when the
+ * loop is freed. corio__sigint_start/_stop (src/os/signal.c) give
+ * corio_run asyncio.run's SIGINT rule: start returns false, and changes
+ * nothing, unless SIGINT is at its default disposition, unblocked, and
+ * this is the process's main thread. */
+CORIO_HIDDEN void corio__loopx_destroy(corio_loop *loop);
+CORIO_HIDDEN bool corio__sigint_start(corio_loop *loop, corio_task *main);
+CORIO_HIDDEN void corio__sigint_stop(bool started);
+
 #ifdef CORIO_TESTING
 #include "core/testing.h"
 
@@ -45,13 +56,12 @@ int64_t corio__sec_to_ns(double s)
 
 double corio_time(void)
 {
-    return (double)corio__clock_ns() / 1e9;
+    return (double)corio__loop_clock(corio__tls_loop) / 1e9;
 }
 
 double corio_loop_time(const corio_loop *loop)
 {
-    (void)loop;
-    return corio_time();
+    return (double)corio__loop_clock(loop) / 1e9;
 }
 
 /* Parse CORIO_STACK_SIZE: bytes, or with a k/K or m/M suffix. */
@@ -104,7 +114,8 @@ corio_loop *corio_loop_new(const corio_loop_opts *opts)
         rc = -ENOMEM;
         goto err_close_backend;
     }
-    loop->now = corio__clock_ns();
+    corio__debug_loop_new(loop, opts);
+    loop->now = corio__loop_clock(loop);
     return loop;
 
 err_close_backend:
@@ -125,6 +136,10 @@ err:
 /* Free everything, whatever is left. */
 static void destroy(corio_loop *loop)
 {
+    if (loop->dns_free)
+        loop->dns_free(loop); /* before the backend its sockets use */
+    corio__loopx_destroy(loop);
+    corio__debug_loop_free(loop);
     struct corio__tsq_item *i = loop->tsq_head;
     while (i) {
         struct corio__tsq_item *next = i->next;
@@ -166,8 +181,11 @@ int corio_loop_close(corio_loop *loop)
     if (!loop)
         return 0;
     if (loop->running || loop->ntasks || loop->nhandles ||
-        atomic_load_explicit(&loop->tsq_pending, memory_order_acquire))
+        atomic_load_explicit(&loop->tsq_pending, memory_order_acquire)) {
+        if (loop->debug)
+            corio__debug_close_busy(loop);
         return -EBUSY;
+    }
     loop->closed = true;
     destroy(loop);
     return 0;
@@ -208,7 +226,7 @@ static void fire_timers(corio_loop *loop)
 static void poll_once(corio_loop *loop)
 {
     int64_t timeout = -1;
-    int64_t now = corio__clock_ns();
+    int64_t now = corio__loop_clock(loop);
 
     if (loop->ready_head || loop->stopping) {
         timeout = 0;
@@ -218,14 +236,22 @@ static void poll_once(corio_loop *loop)
             timeout = 0;
     }
     if (timeout != 0)
-        corio__stacks_trim(loop, now);
-    /* With only tasks running, skip the system call: nothing can be
-     * ready but the calls of other threads, which a flag announces. */
-    if (timeout != 0 || corio__backend_busy(loop))
+        corio__stacks_trim(loop, corio__clock_ns());
+    if (loop->virt && timeout > 0) {
+        /* Virtual time: look for I/O without waiting; if there is none,
+         * every task is blocked, so jump to the next timer. */
+        if (corio__backend_poll(loop, 0) == 0 && !loop->ready_head)
+            loop->vnow = loop->timers.v[0].deadline;
+    } else if (timeout != 0 || corio__backend_busy(loop)) {
         corio__backend_poll(loop, timeout);
-    else
+    } else {
+        /* With only tasks running, skip the system call: nothing can be
+         * ready but the calls of other threads, which a flag announces. */
         corio__tsq_drain(loop);
-    loop->now = corio__clock_ns();
+    }
+    if (unlikely(corio__dump_asked(loop)))
+        corio__debug_poll(loop);
+    loop->now = corio__loop_clock(loop);
     fire_timers(loop);
 }
 
@@ -259,6 +285,7 @@ static int run(corio_loop *loop, corio_task *until)
     corio__tls_loop = loop;
     loop->running = true;
     loop->thread = pthread_self();
+    corio__debug_run_start(loop);
     rc = 0;
     /* One iteration, as asyncio's _run_once: poll (without blocking if
      * anything is ready or a stop is asked), then run what is ready. */
@@ -274,6 +301,7 @@ static int run(corio_loop *loop, corio_task *until)
             break;
         }
     }
+    corio__debug_run_stop(loop);
     loop->stopping = false;
     loop->running = false;
     corio__tls_loop = NULL;
@@ -309,13 +337,17 @@ int corio_run(corio_fn main, void *arg)
     if (!loop)
         return -errno;
     corio_task_opts opts = {.name = "main"};
-    corio_task *t = corio_loop_spawn(loop, main, arg, &opts);
+    corio_task *t = (corio_loop_spawn)(loop, main, arg, &opts);
     if (!t) {
         int e = errno;
         corio_loop_close(loop);
         return -e;
     }
+    /* As asyncio.run: the first SIGINT cancels main, a second one ends
+     * the process at once. */
+    bool sigint = corio__sigint_start(loop, t);
     int rc = corio_loop_run_until_complete(loop, t);
+    corio__sigint_stop(sigint);
     corio_task_unref(t);
     /* Cancel what is still running and let it unwind, as asyncio.run
      * does, then free the loop whatever the program left behind. */

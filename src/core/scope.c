@@ -63,7 +63,7 @@ int corio_scope_enter(corio_scope *s, double timeout)
     if (timeout != timeout)
         return -EINVAL;
     int64_t d = timeout < 0 ? CORIO__NEVER
-                            : corio__add_ns(corio__clock_ns(),
+                            : corio__add_ns(corio__loop_clock(corio__tls_loop),
                                             corio__sec_to_ns(timeout));
     return enter(s, d);
 }
@@ -140,7 +140,8 @@ int corio_scope_set_timeout(corio_scope *s, double timeout)
         return -EINVAL;
     struct corio__scope *sc = in(s);
     sc->deadline =
-        corio__add_ns(corio__clock_ns(), corio__sec_to_ns(timeout));
+        corio__add_ns(corio__loop_clock(sc->task->loop),
+                      corio__sec_to_ns(timeout));
     corio__task_deadline_changed(sc->task);
     return 0;
 }

@@ -20,6 +20,7 @@
  * suspension). */
 #include "core/core.h"
 
+#include <execinfo.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -43,6 +44,7 @@ static atomic_uint_fast64_t next_id;
 
 static void release_dead(corio_loop *loop);
 static CORIO_NORETURN void task_entry(void *p);
+static void probed(corio_loop *loop, corio_task *self);
 
 /* Switch from the running context (task `from`, or the loop when NULL) to
  * task `to` (or the loop when NULL). Returns when something switches back
@@ -67,6 +69,12 @@ static inline void switch_to(corio_loop *loop, corio_task *from,
 #if CORIO_TSAN
     __tsan_switch_to_fiber(to ? to->tsan_fiber : loop->tsan_fiber, 0);
 #endif
+    if (unlikely(loop->hooks & CORIO__HOOK_DEBUG)) {
+        if (from)
+            corio__debug_switch_out(loop, from);
+        if (to)
+            corio__debug_switch_in(loop, to);
+    }
     (void)dying;
     corio__ctx_switch(save, target);
     /* Resumed: we are `from` again. */
@@ -76,11 +84,50 @@ static inline void switch_to(corio_loop *loop, corio_task *from,
 #endif
     if (unlikely(loop->dead != NULL))
         release_dead(loop);
+    /* Resumed only to have our backtrace taken (a dump): take it and go
+     * back to whoever asked, staying suspended. */
+    while (unlikely(loop->hooks & CORIO__HOOK_PROBE) && loop->probe == from)
+        probed(loop, from);
+}
+
+/* Our backtrace is wanted: record it, then switch back to the prober. */
+static CORIO_NOINLINE void probed(corio_loop *loop, corio_task *self)
+{
+    loop->probe_n = backtrace(loop->probe_buf, loop->probe_n);
+    loop->probe = NULL;
+    loop->hooks &= (uint8_t)~CORIO__HOOK_PROBE;
+    switch_to(loop, self, loop->prober, false);
+}
+
+int corio__task_backtrace(corio_task *t, void **buf, int max)
+{
+    corio_loop *loop = t->loop;
+    corio_task *self = loop->current;
+    if (t == self)
+        return backtrace(buf, max);
+    /* Only a task suspended on its own stack has frames to show. */
+    if (!t->stack || t->state == CORIO__TASK_DONE ||
+        t->state == CORIO__TASK_NEW || t->state == CORIO__TASK_RUNNING)
+        return 0;
+    uint8_t hooks = loop->hooks;
+    /* A probe is not a run of the task: no debug timing. */
+    loop->hooks = CORIO__HOOK_PROBE;
+    loop->probe = t;
+    loop->prober = self;
+    loop->probe_buf = buf;
+    loop->probe_n = max;
+    switch_to(loop, self, t, false);
+    loop->current = self;
+    loop->hooks = hooks;
+    return loop->probe_n;
 }
 
 static void task_free(corio_task *t)
 {
     corio_loop *loop = t->loop;
+    if (unlikely(loop->debug) && !t->observed && t->result < 0 &&
+        t->result != -ECANCELED)
+        corio__debug_unobserved(t);
     corio__list_remove(&t->all);
     loop->ntasks--;
     corio__free(t->name);
@@ -159,12 +206,14 @@ ended:
 static corio_task *next_task(corio_loop *loop)
 {
     for (;;) {
-        struct corio__runnable *r = loop->ready_head;
-        if (!r || r->kind != CORIO__RUN_TASK || loop->budget == 0)
+        if (!loop->ready_head || loop->budget == 0)
             return NULL;
-        loop->ready_head = r->next;
-        if (!r->next)
-            loop->ready_tail = &loop->ready_head;
+        if (unlikely(loop->hooks & CORIO__HOOK_SEED))
+            corio__ready_shuffle(loop);
+        struct corio__runnable *r = loop->ready_head;
+        if (r->kind != CORIO__RUN_TASK)
+            return NULL;
+        corio__ready_pop(loop);
         loop->budget--;
         corio_task *t = (corio_task *)r;
         if (t->state == CORIO__TASK_NEW && !start(loop, t))
@@ -209,6 +258,8 @@ void corio__run_ready(corio_loop *loop)
 {
     loop->budget = BUDGET;
     while (loop->budget && loop->ready_head) {
+        if (unlikely(loop->hooks & CORIO__HOOK_SEED))
+            corio__ready_shuffle(loop);
         struct corio__runnable *r = loop->ready_head;
         if (r->kind == CORIO__RUN_TASK) {
             corio_task *t = next_task(loop);
@@ -216,14 +267,18 @@ void corio__run_ready(corio_loop *loop)
                 switch_to(loop, NULL, t, false);
             continue;
         }
-        loop->ready_head = r->next;
-        if (!r->next)
-            loop->ready_tail = &loop->ready_head;
+        r = corio__ready_pop(loop);
         loop->budget--;
+        int64_t t0 = unlikely(loop->debug) ? corio__clock_ns() : 0;
         if (r->kind == CORIO__RUN_HANDLE)
             corio__handle_run(loop, (struct corio__handle *)r);
         else
             corio__future_cb_run(loop, r);
+        if (unlikely(t0) && corio__clock_ns() - t0 > loop->slow_ns)
+            fprintf(stderr,
+                    "corio: debug: a callback ran %.1f ms (more than "
+                    "%.0f ms)\n",
+                    (corio__clock_ns() - t0) / 1e6, loop->slow_ns / 1e6);
     }
 }
 
@@ -260,7 +315,7 @@ int corio__checkpoint(corio_task *t)
     for (struct corio__scope *s = t->scope; s; s = s->parent) {
         if (!s->cancelled && s->deadline != CORIO__NEVER) {
             if (now < 0)
-                now = corio__clock_ns();
+                now = corio__loop_clock(t->loop);
             if (s->deadline <= now)
                 s->cancelled = s->expired = true;
         }
@@ -323,15 +378,20 @@ int corio__park(corio_loop *loop, corio_task *t, int64_t wake_at)
         /* A deadline moved away or a shield went up: wait on. */
     }
     t->wake_at = CORIO__NEVER;
+    t->wait_kind = CORIO__WAIT_NONE;
     return rc;
 }
 
 int corio__park_nocancel(corio_loop *loop, corio_task *t)
 {
+    uint8_t kind = t->wait_kind;
+    if (kind == CORIO__WAIT_NONE)
+        t->wait_kind = CORIO__WAIT_CLEANUP;
     t->nocancel = true;
     t->state = CORIO__TASK_PARKED;
     suspend(loop, t);
     t->nocancel = false;
+    t->wait_kind = CORIO__WAIT_NONE;
     return t->wake_rc;
 }
 
@@ -384,13 +444,18 @@ void corio__notify_all(struct corio__list *waiters)
 
 /* ---- public API ---- */
 
-corio_task *corio_loop_spawn(corio_loop *loop, corio_fn fn, void *arg,
-                             const corio_task_opts *opts)
+corio_task *corio_loop_spawn_at(corio_loop *loop, corio_fn fn, void *arg,
+                                const corio_task_opts *opts,
+                                const char *file, int line)
 {
     size_t stack_size = 0;
 
     if (!loop || !fn || loop->closed) {
         errno = EINVAL;
+        return NULL;
+    }
+    if (unlikely(loop->debug) && !corio__debug_thread_ok(loop, "spawn")) {
+        errno = EPERM;
         return NULL;
     }
     if (opts && opts->stack_size) {
@@ -442,8 +507,14 @@ corio_task *corio_loop_spawn(corio_loop *loop, corio_fn fn, void *arg,
     t->group = NULL;
     corio__list_init(&t->group_link);
     t->id = atomic_fetch_add_explicit(&next_id, 1, memory_order_relaxed) + 1;
-    t->stack_size = stack_size;
+    t->stack_size = (uint32_t)stack_size;
     t->fpenv = corio__fpenv_save();
+    t->site_file = file;
+    t->site_line = line;
+    t->parent_id = loop->current ? loop->current->id : 0;
+    t->observed = false;
+    t->wait_kind = CORIO__WAIT_NONE;
+    t->wait_obj = NULL;
 #if CORIO_ASAN
     t->asan_fake = NULL;
 #endif
@@ -457,20 +528,36 @@ corio_task *corio_loop_spawn(corio_loop *loop, corio_fn fn, void *arg,
     return t;
 }
 
-corio_task *corio_spawn_opts(corio_fn fn, void *arg,
-                             const corio_task_opts *opts)
+corio_task *corio_spawn_at(corio_fn fn, void *arg,
+                           const corio_task_opts *opts, const char *file,
+                           int line)
 {
     corio_loop *loop = corio__tls_loop;
     if (!loop) {
         errno = EPERM;
         return NULL;
     }
-    return corio_loop_spawn(loop, fn, arg, opts);
+    return corio_loop_spawn_at(loop, fn, arg, opts, file, line);
 }
 
-corio_task *corio_spawn(corio_fn fn, void *arg)
+/* The functions behind the macros of task.h that record the spawn site:
+ * callers that take their address, or do not include the header, get
+ * these. */
+corio_task *(corio_loop_spawn)(corio_loop *loop, corio_fn fn, void *arg,
+                               const corio_task_opts *opts)
 {
-    return corio_spawn_opts(fn, arg, NULL);
+    return corio_loop_spawn_at(loop, fn, arg, opts, NULL, 0);
+}
+
+corio_task *(corio_spawn_opts)(corio_fn fn, void *arg,
+                               const corio_task_opts *opts)
+{
+    return corio_spawn_at(fn, arg, opts, NULL, 0);
+}
+
+corio_task *(corio_spawn)(corio_fn fn, void *arg)
+{
+    return corio_spawn_at(fn, arg, NULL, NULL, 0);
 }
 
 corio_task *corio_current(void)
@@ -496,6 +583,8 @@ void corio_cancel(corio_task *t)
 {
     if (!t || t->state == CORIO__TASK_DONE)
         return;
+    if (unlikely(t->loop->debug))
+        corio__debug_thread_ok(t->loop, "corio_cancel");
     if (t->state == CORIO__TASK_PARKED && !t->nocancel && !shielded(t)) {
         corio__wake(t, CORIO__WAKE_CANCEL);
         return;
@@ -514,7 +603,9 @@ int corio_sleep(double seconds)
         return -EINVAL;
     if (seconds <= 0)
         return corio_yield();
-    int64_t at = corio__add_ns(corio__clock_ns(), corio__sec_to_ns(seconds));
+    int64_t at = corio__add_ns(corio__loop_clock(loop),
+                               corio__sec_to_ns(seconds));
+    corio__waiting(t, CORIO__WAIT_SLEEP, NULL);
     int rc = corio__park(loop, t, at);
     return rc == CORIO__WAKE_TIMER ? 0 : rc;
 }
@@ -550,6 +641,7 @@ int corio_join(corio_task *t)
     if (!t || t == self)
         return -EINVAL;
     if (t->state == CORIO__TASK_DONE) {
+        t->observed = true;
         rc = t->result;
         unref(t);
         return rc;
@@ -558,6 +650,8 @@ int corio_join(corio_task *t)
         return -EPERM;
     if (t->loop != loop)
         return -EINVAL;
+    t->observed = true;
+    corio__waiting(self, CORIO__WAIT_JOIN, t);
     struct corio__waiter w = {.notify = NULL, .task = self};
     corio__list_push_back(&t->waiters, &w.link);
     rc = corio__park(loop, self, CORIO__NEVER);
@@ -646,6 +740,7 @@ int corio_task_result(const corio_task *t, int *result)
         return -EINVAL;
     if (t->state != CORIO__TASK_DONE)
         return -EBUSY;
+    ((corio_task *)t)->observed = true;
     *result = t->result;
     return 0;
 }

@@ -38,6 +38,10 @@ CORIO_API void corio__stack_stats(corio_loop *loop,
 CORIO_API void corio__stack_trim_all(corio_loop *loop);
 /* Number of armed timers. */
 CORIO_API size_t corio__timer_count(corio_loop *loop);
+struct corio__timer;
+/* An armed timer's deadline, or -1. */
+CORIO_API int64_t corio__timer_deadline(corio_loop *loop,
+                                        struct corio__timer *t);
 /* The context-switch implementation compiled in: "x86_64", "aarch64" or
  * "ucontext". */
 CORIO_API const char *corio__switch_name(void);

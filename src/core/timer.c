@@ -99,7 +99,6 @@ int corio__timer_arm(corio_loop *loop, struct corio__timer *t,
     struct corio__heap *h = &loop->timers;
     struct corio__heap_entry e = {deadline, t};
 
-    t->deadline = deadline;
     if (t->idx) {
         uint32_t i = t->idx - 1;
         if (i > 0 && deadline < h->v[(i - 1) / D].deadline)
@@ -134,5 +133,10 @@ struct corio__timer *corio__timer_pop_due(corio_loop *loop, int64_t now)
 size_t corio__timer_count(corio_loop *loop)
 {
     return loop->timers.n;
+}
+
+int64_t corio__timer_deadline(corio_loop *loop, struct corio__timer *t)
+{
+    return t->idx ? loop->timers.v[t->idx - 1].deadline : -1;
 }
 #endif

@@ -76,6 +76,7 @@ int corio_barrier_wait(corio_barrier *b)
     while (p->state == DRAINING || p->state == RESETTING) {
         struct corio__wq_node g = {.task = self};
         corio__wq_push(&p->gate, &g);
+        corio__waiting(self, CORIO__WAIT_BARRIER, b);
         int rc = corio__park(loop, self, CORIO__NEVER);
         corio__wq_remove(&p->gate, &g);
         if (rc < 0)
@@ -92,6 +93,7 @@ int corio_barrier_wait(corio_barrier *b)
     }
     struct corio__wq_node n = {.task = self};
     corio__wq_push(&p->wq, &n);
+    corio__waiting(self, CORIO__WAIT_BARRIER, b);
     int rc = corio__park(loop, self, CORIO__NEVER);
     if (n.data == TRIPPED) {
         /* The round completed: pass, even if a cancellation came too; it

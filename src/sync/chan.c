@@ -197,6 +197,7 @@ int corio_chan_send(corio_chan_tx *tx, void *item)
     struct corio__wq_node n = {.task = self, .data = &w};
     corio__wq_push(&c->send_wait, &n);
     c->refs++;
+    corio__waiting(self, CORIO__WAIT_CHAN, c);
     rc = corio__park(loop, self, CORIO__NEVER);
     corio__wq_remove(&c->send_wait, &n);
     chan_unref(c);
@@ -253,6 +254,7 @@ int corio_chan_recv(corio_chan_rx *rx, void **item)
     struct corio__wq_node n = {.task = self, .data = &w};
     corio__wq_push(&c->recv_wait, &n);
     c->refs++;
+    corio__waiting(self, CORIO__WAIT_CHAN, c);
     rc = corio__park(loop, self, CORIO__NEVER);
     corio__wq_remove(&c->recv_wait, &n);
     chan_unref(c);

@@ -60,6 +60,7 @@ int corio_cond_wait(corio_cond *c)
     struct corio__wq_node n = {.task = self};
     corio__wq_push(&cv(c)->wq, &n);
     corio_lock_release(l);
+    corio__waiting(self, CORIO__WAIT_COND, c);
     int rc = corio__park(loop, self, CORIO__NEVER);
     corio__wq_remove(&cv(c)->wq, &n);
     corio__lock_acquire_nocancel(corio__lock(l), loop, self);

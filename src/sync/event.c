@@ -56,6 +56,7 @@ int corio_event_wait(corio_event *e)
         return -EPERM;
     struct corio__wq_node n = {.task = self};
     corio__wq_push(&ev(e)->wq, &n);
+    corio__waiting(self, CORIO__WAIT_EVENT, e);
     int rc = corio__park(loop, self, CORIO__NEVER);
     corio__wq_remove(&ev(e)->wq, &n);
     return rc;

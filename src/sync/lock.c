@@ -32,6 +32,7 @@ int corio_lock_acquire(corio_lock *lv)
         return -EPERM;
     struct corio__wq_node n = {.task = self};
     corio__wq_push(&l->wq, &n);
+    corio__waiting(self, CORIO__WAIT_LOCK, lv);
     int rc = corio__park(loop, self, CORIO__NEVER);
     corio__wq_remove(&l->wq, &n);
     /* 0 only from corio_lock_release, which handed us the lock. */

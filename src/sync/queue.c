@@ -221,6 +221,7 @@ int corio_queue_put_prio(corio_queue *q, int64_t prio, void *item)
     struct corio__wq_node n = {.task = self, .data = &r};
     corio__wq_push(&q->putters, &n);
     q->inside++;
+    corio__waiting(self, CORIO__WAIT_QUEUE, q);
     rc = corio__park(loop, self, CORIO__NEVER);
     corio__wq_remove(&q->putters, &n);
     leave(q);
@@ -273,6 +274,7 @@ int corio_queue_get(corio_queue *q, void **item)
     struct corio__wq_node n = {.task = self, .data = &r};
     corio__wq_push(&q->getters, &n);
     q->inside++;
+    corio__waiting(self, CORIO__WAIT_QUEUE, q);
     rc = corio__park(loop, self, CORIO__NEVER);
     corio__wq_remove(&q->getters, &n);
     leave(q);
@@ -306,6 +308,7 @@ int corio_queue_join(corio_queue *q)
     struct corio__wq_node n = {.task = self};
     corio__wq_push(&q->joiners, &n);
     q->inside++;
+    corio__waiting(self, CORIO__WAIT_QUEUE, q);
     int rc = corio__park(loop, self, CORIO__NEVER);
     corio__wq_remove(&q->joiners, &n);
     leave(q);

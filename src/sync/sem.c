@@ -53,6 +53,7 @@ int corio_sem_acquire(corio_sem *s)
         return -EPERM;
     struct corio__wq_node n = {.task = self};
     corio__wq_push(&sm(s)->wq, &n);
+    corio__waiting(self, CORIO__WAIT_SEM, s);
     int rc = corio__park(loop, self, CORIO__NEVER);
     corio__wq_remove(&sm(s)->wq, &n);
     /* 0 only from corio_sem_release, which handed us its permit. */

@@ -136,7 +136,7 @@ static int cancel_awaiter(void *arg)
     return 0;
 }
 
-TEST(cancelling_the_awaiting_task_cancels_the_future)
+TEST_OPTS(cancelling_the_awaiting_task_cancels_the_future, .labels = "order")
 {
     ASSERT_OK(corio_run(cancel_awaiter, NULL));
 }
@@ -157,7 +157,7 @@ static int result_beats_cancel(void *arg)
     return 0;
 }
 
-TEST(a_result_set_before_a_cancel_is_not_lost)
+TEST_OPTS(a_result_set_before_a_cancel_is_not_lost, .labels = "order")
 {
     ASSERT_OK(corio_run(result_beats_cancel, NULL));
 }
@@ -217,7 +217,7 @@ static int callbacks(void *arg)
     return 0;
 }
 
-TEST(done_callbacks_run_from_the_loop)
+TEST_OPTS(done_callbacks_run_from_the_loop, .labels = "order")
 {
     ASSERT_OK(corio_run(callbacks, NULL));
 }
@@ -240,7 +240,7 @@ static int cb_outlives_ref(void *arg)
     return 0;
 }
 
-TEST(a_queued_callback_keeps_its_future)
+TEST_OPTS(a_queued_callback_keeps_its_future, .labels = "order")
 {
     ASSERT_OK(corio_run(cb_outlives_ref, NULL));
 }

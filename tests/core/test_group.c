@@ -192,7 +192,7 @@ static int explicit_cancel(void *arg)
     return 0;
 }
 
-TEST(cancelling_the_group_is_not_a_failure)
+TEST_OPTS(cancelling_the_group_is_not_a_failure, .labels = "order")
 {
     RUN(explicit_cancel);
 }

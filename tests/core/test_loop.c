@@ -116,7 +116,7 @@ static void stop_loop(void *arg)
     corio_loop_stop(arg);
 }
 
-TEST(call_soon_runs_callbacks_in_order)
+TEST_OPTS(call_soon_runs_callbacks_in_order, .labels = "order")
 {
     corio_loop *loop = corio_loop_new(NULL);
     nseq = 0;
@@ -153,7 +153,7 @@ static int interleave(void *arg)
     return 0;
 }
 
-TEST(call_soon_and_tasks_share_one_fifo)
+TEST_OPTS(call_soon_and_tasks_share_one_fifo, .labels = "order")
 {
     corio_loop *loop = corio_loop_new(NULL);
     corio_task *t = corio_loop_spawn(loop, interleave, loop, NULL);
@@ -176,7 +176,7 @@ static void record_time(void *arg)
     t->got = corio_time();
 }
 
-TEST(call_later_and_call_at_are_never_early)
+TEST_OPTS(call_later_and_call_at_are_never_early, .labels = "order")
 {
     corio_loop *loop = corio_loop_new(NULL);
     struct timed t[4];

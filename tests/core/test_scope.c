@@ -20,7 +20,7 @@ static int basic(void *arg)
     ASSERT_TRUE(corio_scope_expired(&s));
     ASSERT_ERR(corio_scope_exit(&s), -ETIMEDOUT);
     double dt = corio_time() - t0;
-    ASSERT_GE(dt, 0.01);
+    ASSERT_GE(dt, 0.01 - 1e-9);
     ASSERT_LT(dt, 1.0);
     ASSERT_TRUE(corio_scope_expired(&s)); /* still known afterwards */
     /* Outside the scope, suspensions work again. */
@@ -252,8 +252,8 @@ static int no_suspension(void *arg)
     (void)arg;
     corio_scope s;
     ASSERT_OK(corio_scope_enter(&s, 0.001));
-    double t0 = corio_time();
-    while (corio_time() - t0 < 0.005)
+    double t0 = th_now();
+    while (th_now() - t0 < 0.005)
         ;
     /* Nothing suspended inside after the deadline: like asyncio.timeout,
      * the scope did not expire. */
@@ -313,7 +313,7 @@ static int shield_deadline(void *arg)
     double t0 = corio_time();
     /* The outer deadline does not reach in; the shield's own does. */
     ASSERT_ERR(corio_sleep(10), -ETIMEDOUT);
-    ASSERT_GE(corio_time() - t0, 0.015);
+    ASSERT_GE(corio_time() - t0, 0.015 - 1e-9);
     ASSERT_ERR(corio_scope_exit(&sh), -ETIMEDOUT);
     ASSERT_ERR(corio_yield(), -ETIMEDOUT); /* now the outer one applies */
     ASSERT_ERR(corio_scope_exit(&outer), -ETIMEDOUT);
@@ -451,8 +451,8 @@ static int cancel_and_timeout(void *arg)
     (void)arg;
     corio_scope s;
     ASSERT_OK(corio_scope_enter(&s, 0.002));
-    double t0 = corio_time();
-    while (corio_time() - t0 < 0.004)
+    double t0 = th_now();
+    while (th_now() - t0 < 0.004)
         ;
     corio_cancel(corio_current());
     /* Both pending: the innermost expired scope reports first, and the
@@ -464,7 +464,7 @@ static int cancel_and_timeout(void *arg)
     return 0;
 }
 
-TEST(a_timeout_and_a_cancellation_together_lose_neither)
+TEST_OPTS(a_timeout_and_a_cancellation_together_lose_neither, .labels = "order")
 {
     RUN(cancel_and_timeout);
 }

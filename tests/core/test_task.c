@@ -73,7 +73,7 @@ static int spawn_then_join(void *arg)
     return 0;
 }
 
-TEST(spawn_runs_when_the_spawner_suspends)
+TEST_OPTS(spawn_runs_when_the_spawner_suspends, .labels = "order")
 {
     ASSERT_OK(corio_run(spawn_then_join, NULL));
 }
@@ -191,7 +191,7 @@ static int cancel_finished(void *arg)
     return 0;
 }
 
-TEST(cancel_finished_task_does_nothing)
+TEST_OPTS(cancel_finished_task_does_nothing, .labels = "order")
 {
     ASSERT_OK(corio_run(cancel_finished, NULL));
 }
@@ -201,8 +201,8 @@ static int held(void *arg)
     (void)arg;
     /* Cancel ourselves while running: nothing happens until we suspend. */
     corio_cancel(corio_current());
-    double t0 = corio_time();
-    while (corio_time() - t0 < 0.002)
+    double t0 = th_now();
+    while (th_now() - t0 < 0.002)
         ;
     ASSERT_ERR(corio_sleep(0.01), -ECANCELED);
     /* Delivered once: the next suspension works. */
@@ -315,7 +315,7 @@ static int result_wins(void *arg)
     return 0;
 }
 
-TEST(join_result_wins_over_a_racing_cancel)
+TEST_OPTS(join_result_wins_over_a_racing_cancel, .labels = "order")
 {
     ASSERT_OK(corio_run(result_wins, NULL));
 }
@@ -337,7 +337,7 @@ static int repend_after_result(void *arg)
     return 0;
 }
 
-TEST(cancel_survives_a_join_that_did_not_suspend)
+TEST_OPTS(cancel_survives_a_join_that_did_not_suspend, .labels = "order")
 {
     ASSERT_OK(corio_run(repend_after_result, NULL));
 }
@@ -353,7 +353,7 @@ static int sleep_args(void *arg)
     double t0 = corio_time();
     ASSERT_OK(corio_sleep(0.05));
     double dt = corio_time() - t0;
-    ASSERT_GE(dt * 1e6, 50000); /* never early */
+    ASSERT_GE(dt * 1e6, 50000 - 1e-3); /* never early */
     ASSERT_LT(dt, 0.5);
     return 0;
 }
@@ -397,7 +397,7 @@ static int yield_order(void *arg)
     return 0;
 }
 
-TEST(yield_lets_every_other_ready_task_run_once)
+TEST_OPTS(yield_lets_every_other_ready_task_run_once, .labels = "order")
 {
     ASSERT_OK(corio_run(yield_order, NULL));
 }
@@ -488,7 +488,7 @@ static int state(void *arg)
     return 0;
 }
 
-TEST(task_result_and_state)
+TEST_OPTS(task_result_and_state, .labels = "order")
 {
     ASSERT_OK(corio_run(state, NULL));
 }

@@ -70,7 +70,7 @@ static int abort_case(void *arg)
     return 0;
 }
 
-TEST(abort_breaks_and_reset_repairs)
+TEST_OPTS(abort_breaks_and_reset_repairs, .labels = "order")
 {
     RUN(abort_case);
 }
@@ -90,7 +90,7 @@ static int reset_case(void *arg)
     return 0;
 }
 
-TEST(reset_fails_current_waiters)
+TEST_OPTS(reset_fails_current_waiters, .labels = "order")
 {
     RUN(reset_case);
 }
@@ -113,7 +113,7 @@ static int cancel_filling(void *arg)
     return 0;
 }
 
-TEST(a_cancelled_party_leaves_the_round)
+TEST_OPTS(a_cancelled_party_leaves_the_round, .labels = "order")
 {
     RUN(cancel_filling);
 }
@@ -132,7 +132,7 @@ static int cancel_at_trip(void *arg)
     return 0;
 }
 
-TEST(a_cancel_racing_the_trip_keeps_the_barrier_consistent)
+TEST_OPTS(a_cancel_racing_the_trip_keeps_the_barrier_consistent, .labels = "order")
 {
     RUN(cancel_at_trip);
     /* Either way the barrier is reusable afterwards. */

@@ -118,7 +118,7 @@ static int closing(void *arg)
     return 0;
 }
 
-TEST(closing_sides)
+TEST_OPTS(closing_sides, .labels = "order")
 {
     RUN(closing);
 }

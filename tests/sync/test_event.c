@@ -79,7 +79,7 @@ static int set_clear(void *arg)
     return 0;
 }
 
-TEST(a_waiter_woken_by_set_passes_even_if_cleared_at_once)
+TEST_OPTS(a_waiter_woken_by_set_passes_even_if_cleared_at_once, .labels = "order")
 {
     RUN(set_clear);
 }

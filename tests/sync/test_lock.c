@@ -47,7 +47,7 @@ static int exclusion(void *arg)
     return 0;
 }
 
-TEST(lock_is_exclusive_and_fifo)
+TEST_OPTS(lock_is_exclusive_and_fifo, .labels = "order")
 {
     RUN(exclusion);
 }
@@ -78,7 +78,7 @@ static int no_barging(void *arg)
     return 0;
 }
 
-TEST(release_hands_the_lock_to_the_first_waiter)
+TEST_OPTS(release_hands_the_lock_to_the_first_waiter, .labels = "order")
 {
     RUN(no_barging);
 }
@@ -166,7 +166,7 @@ static int release_then_cancel(void *arg)
     return 0;
 }
 
-TEST(a_lock_handed_over_before_a_cancel_is_kept)
+TEST_OPTS(a_lock_handed_over_before_a_cancel_is_kept, .labels = "order")
 {
     RUN(release_then_cancel);
 }

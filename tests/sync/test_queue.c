@@ -235,7 +235,7 @@ static int handoff(void *arg)
     return 0;
 }
 
-TEST(put_hands_the_item_to_a_live_getter)
+TEST_OPTS(put_hands_the_item_to_a_live_getter, .labels = "order")
 {
     RUN(handoff);
 }

@@ -131,7 +131,7 @@ static int fifo(void *arg)
     return 0;
 }
 
-TEST(permits_go_to_waiters_in_arrival_order)
+TEST_OPTS(permits_go_to_waiters_in_arrival_order, .labels = "order")
 {
     RUN(fifo);
 }
