@@ -78,6 +78,8 @@ err_free_buf:
     corio__free(c->buf);
 err_free_chan:
     corio__free(c);
+    *tx = NULL;
+    *rx = NULL;
     return -ENOMEM;
 }
 
