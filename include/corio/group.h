@@ -41,7 +41,7 @@ CORIO_API int corio_group_spawn(corio_group *g, corio_fn fn, void *arg,
                                 const corio_task_opts *opts,
                                 corio_task **out);
 /* The same, recording file:line as the spawn site; the macro below calls
- * it (see task.h). */
+ * it (see task.h). Never suspends. */
 CORIO_API int corio_group_spawn_at(corio_group *g, corio_fn fn, void *arg,
                                    const corio_task_opts *opts,
                                    corio_task **out, const char *file,
@@ -63,7 +63,8 @@ CORIO_API int corio_group_spawn_at(corio_group *g, corio_fn fn, void *arg,
 CORIO_API int corio_group_wait(corio_group *g);
 
 /* The failed children in the order they failed: stores up to cap in out
- * and returns how many there are. Never suspends. */
+ * (which may be NULL when cap is 0) and returns how many there are. Never
+ * suspends. */
 CORIO_API size_t corio_group_errors(const corio_group *g,
                                     corio_group_error *out, size_t cap);
 
@@ -74,8 +75,10 @@ CORIO_API void corio_group_cancel(corio_group *g);
 
 /* Wait for the group if it has not been waited for (as corio_group_wait),
  * then free it; returns what corio_group_wait returned. Only the owner
- * may close it (-EPERM, and nothing happens). NULL is allowed. Suspends
- * if the group was not waited for. */
+ * may close it (-EPERM, and nothing happens); -EINVAL, and nothing
+ * happens, while a scope opened in the body is still open. NULL is
+ * allowed. Suspends if the group was not waited for; cancellation
+ * point. */
 CORIO_API int corio_group_close(corio_group *g);
 
 #ifdef __cplusplus

@@ -57,22 +57,27 @@ CORIO_API corio_loop *corio_loop_new(const corio_loop_opts *opts);
 CORIO_API int corio_loop_close(corio_loop *loop);
 
 /* How many tasks are not yet freed (alive, or done but still referenced)
- * and how many callbacks are scheduled. Either pointer may be NULL. */
+ * and how many callbacks are pending, those other threads queued included.
+ * Either pointer may be NULL. Never suspends. */
 CORIO_API void corio_loop_pending(const corio_loop *loop, size_t *tasks,
                                   size_t *handles);
 
-/* The loop running in this thread (asyncio.get_running_loop), or NULL. */
+/* The loop running in this thread (asyncio.get_running_loop), or NULL.
+ * Never suspends. */
 CORIO_API corio_loop *corio_loop_current(void);
 
 /* Run the loop until t is done and return t's result (its function's
  * return value, or -ECANCELED), as loop.run_until_complete does. Borrows
  * t: the caller still holds its reference. -EINTR if corio_loop_stop()
  * ended the run first, -EBUSY if a loop is already running in this thread,
- * -EINVAL if t belongs to another loop. */
+ * -EINVAL for NULL, a closed loop or a task of another loop, -ENOMEM if
+ * the thread's signal stack could not be made. Runs the loop: call it
+ * outside any loop. */
 CORIO_API int corio_loop_run_until_complete(corio_loop *loop, corio_task *t);
 
-/* Run the loop until corio_loop_stop() (loop.run_forever). 0, or -EBUSY if
- * a loop is already running in this thread. */
+/* Run the loop until corio_loop_stop() (loop.run_forever). 0, -EBUSY if
+ * a loop is already running in this thread, -EINVAL for NULL or a closed
+ * loop. Runs the loop: call it outside any loop. */
 CORIO_API int corio_loop_run_forever(corio_loop *loop);
 
 /* Make a running loop return once it has finished its current iteration
@@ -80,36 +85,45 @@ CORIO_API int corio_loop_run_forever(corio_loop *loop);
  * corio_loop_call_soon_threadsafe(). Never suspends. */
 CORIO_API void corio_loop_stop(corio_loop *loop);
 
-/* Whether the loop is running now. */
+/* Whether the loop is running now. Never suspends. */
 CORIO_API bool corio_loop_is_running(const corio_loop *loop);
 
-/* Monotonic time in seconds (loop.time() / time.monotonic()). Under the
- * deterministic clock of a loop in test mode it is that loop's clock. */
+/* Monotonic time in seconds (loop.time() / time.monotonic()): the clock
+ * of the loop running in this thread, which is virtual if the loop has
+ * virtual time (corio_loop_opts), else the system's monotonic clock.
+ * Never suspends. */
 CORIO_API double corio_time(void);
-/* The clock of a given loop, in seconds. */
+/* The clock of a given loop, in seconds (NULL: the monotonic clock).
+ * Never suspends. */
 CORIO_API double corio_loop_time(const corio_loop *loop);
 
 /* Schedule fn(arg) to run on the loop's next iteration (loop.call_soon).
  * Callbacks run in the order they were scheduled. h may be NULL; when it is
- * not, it receives a handle for corio_handle_cancel(). 0, -ENOMEM, or
- * -EINVAL for a NULL loop or fn. Call from the loop's thread only. */
+ * not, it receives a handle for corio_handle_cancel(). 0, -ENOMEM, -EINVAL
+ * for a NULL loop or fn or a closed loop, -EPERM in debug mode from
+ * another thread. Call from the loop's thread only. Never suspends. */
 CORIO_API int corio_loop_call_soon(corio_loop *loop, corio_callback_fn fn,
                                    void *arg, corio_handle *h);
 
 /* Schedule fn(arg) after delay seconds (loop.call_later); never early.
- * delay <= 0 is as soon as possible, after callbacks already due. */
+ * delay <= 0 is as soon as possible, after callbacks already due. Errors
+ * as corio_loop_call_soon, and -EINVAL for NaN. Never suspends. */
 CORIO_API int corio_loop_call_later(corio_loop *loop, double delay,
                                     corio_callback_fn fn, void *arg,
                                     corio_handle *h);
 
-/* Schedule fn(arg) at time when, on the loop's clock (loop.call_at). */
+/* Schedule fn(arg) at time when, on the loop's clock (loop.call_at). A
+ * time of INFINITY or beyond ~292 years never comes (and keeps the loop
+ * from closing until cancelled). Errors as corio_loop_call_later. Never
+ * suspends. */
 CORIO_API int corio_loop_call_at(corio_loop *loop, double when,
                                  corio_callback_fn fn, void *arg,
                                  corio_handle *h);
 
 /* Schedule fn(arg) on the loop from any thread, waking it if it sleeps
  * (loop.call_soon_threadsafe). 0, -ENOMEM, or -EINVAL. The loop must stay
- * open until the callback has run. */
+ * open until the callback has run. Not async-signal-safe (it takes a
+ * mutex). Never suspends. */
 CORIO_API int corio_loop_call_soon_threadsafe(corio_loop *loop,
                                               corio_callback_fn fn,
                                               void *arg);
@@ -119,7 +133,7 @@ CORIO_API int corio_loop_call_soon_threadsafe(corio_loop *loop,
  * handle's loop thread. Never suspends. */
 CORIO_API int corio_handle_cancel(corio_handle h);
 
-/* Whether the callback is still scheduled. */
+/* Whether the callback is still scheduled. Never suspends. */
 CORIO_API bool corio_handle_pending(corio_handle h);
 
 #ifdef __cplusplus

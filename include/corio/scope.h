@@ -27,13 +27,17 @@ typedef struct corio_scope {
 CORIO_API int corio_scope_enter(corio_scope *s, double timeout);
 
 /* Open a scope with an absolute deadline on the loop clock (corio_time()),
- * as asyncio.timeout_at. INFINITY: no deadline. */
+ * as asyncio.timeout_at. INFINITY: no deadline. Errors as
+ * corio_scope_enter. Never suspends. */
 CORIO_API int corio_scope_enter_at(corio_scope *s, double deadline);
 
-/* Close the innermost scope. Returns -ETIMEDOUT if its deadline passed
- * while it was open (so `return corio_scope_exit(&s)` is trio's
- * fail_after), -ECANCELED if corio_scope_cancel() was called on it, else
- * 0. -EINVAL if s is not the task's innermost open scope. Never suspends. */
+/* Close the innermost scope. Returns -ETIMEDOUT if it expired: a
+ * suspension inside it found its deadline passed, or was woken by it (so
+ * `return corio_scope_exit(&s)` is trio's fail_after); -ECANCELED if
+ * corio_scope_cancel() was called on it; else 0. A deadline that passes
+ * while the task computes without suspending does not expire the scope,
+ * as with asyncio.timeout. -EINVAL if s is not the task's innermost open
+ * scope. Never suspends. */
 CORIO_API int corio_scope_exit(corio_scope *s);
 
 /* Cancel the scope: every suspending call inside it returns -ECANCELED
@@ -44,24 +48,28 @@ CORIO_API void corio_scope_cancel(corio_scope *s);
 /* Move the deadline while the scope is open: absolute on the loop clock
  * (INFINITY: none), or timeout seconds from now (< 0: none), as
  * asyncio.Timeout.reschedule. A deadline already passed takes effect at
- * once. 0, or -EINVAL if the scope is not open or the value is NaN. */
+ * once. An expired scope stays expired. 0, or -EINVAL if the scope is not
+ * open or the value is NaN. Never suspends. */
 CORIO_API int corio_scope_set_deadline(corio_scope *s, double deadline);
 CORIO_API int corio_scope_set_timeout(corio_scope *s, double timeout);
 
-/* The deadline on the loop clock, or INFINITY if there is none. */
+/* The deadline on the loop clock, or INFINITY if there is none. Never
+ * suspends. */
 CORIO_API double corio_scope_deadline(const corio_scope *s);
 
 /* Shield the scope's contents from cancellation from outside it
  * (asyncio.shield, trio's shield=True): a cancelled task or an expired
  * outer scope does not reach in while the shield is up. The scope's own
- * deadline and corio_scope_cancel() on it still apply. 0 or -EINVAL. */
+ * deadline and corio_scope_cancel() on it still apply. 0, or -EINVAL if
+ * the scope is not open. Never suspends. */
 CORIO_API int corio_scope_shield(corio_scope *s, bool shield);
 
-/* Whether the deadline passed while the scope was open (Timeout.expired);
- * valid during and after the scope. */
+/* Whether the scope expired (see corio_scope_exit; Timeout.expired);
+ * valid during and after the scope. Never suspends. */
 CORIO_API bool corio_scope_expired(const corio_scope *s);
 
-/* Whether the scope was cancelled, by corio_scope_cancel or its deadline. */
+/* Whether the scope was cancelled, by corio_scope_cancel or its deadline.
+ * Never suspends. */
 CORIO_API bool corio_scope_cancelled(const corio_scope *s);
 
 #ifdef __cplusplus

@@ -18,15 +18,17 @@ extern "C" {
 typedef struct corio_task_opts {
     /* The task's name (copied); NULL gives "Task-<id>" as asyncio does. */
     const char *name;
-    /* Stack size in bytes, rounded up to whole pages; 0: the loop's
-     * default. */
+    /* Stack size in bytes, rounded up to whole pages, at least 16 KiB and
+     * at most 1 GiB; 0: the loop's default. */
     size_t stack_size;
 } corio_task_opts;
 
 /* asyncio.run: make a loop, run main(arg) as a task to completion, cancel
  * and wait for the tasks still running, close the loop. Returns main's
  * return value, or a negative errno if the runtime could not start (-EBUSY
- * when a loop already runs in this thread, -ENOMEM). */
+ * when a loop already runs in this thread, -ENOMEM, -EINVAL for a NULL
+ * main). Task references the program still holds when it returns are
+ * freed with the loop. Runs a loop: call it outside any loop. */
 CORIO_API int corio_run(corio_fn main, void *arg);
 
 /* The spawn functions below are also macros that record the file and
@@ -35,23 +37,29 @@ CORIO_API int corio_run(corio_fn main, void *arg);
  * macros off; taking the functions' addresses works either way. */
 
 /* asyncio.create_task: schedule fn(arg) as a new task on the current loop.
- * The task first runs when the caller next suspends. Returns a new
- * reference, released by corio_join() or corio_task_unref(); NULL with
- * errno set on failure (EPERM outside a loop, ENOMEM). Never suspends. */
+ * The task first runs when the caller next suspends; it gets its stack
+ * then, and if none can be had it ends without running, with result
+ * -ENOMEM. Returns a new reference, released by corio_join() or
+ * corio_task_unref(); NULL with errno set on failure (EPERM outside a loop
+ * or, in debug mode, from another thread; EINVAL for a NULL fn; ENOMEM).
+ * Never suspends. */
 CORIO_API corio_task *corio_spawn(corio_fn fn, void *arg);
 
-/* corio_spawn() with a name and a stack size. opts may be NULL. */
+/* corio_spawn() with a name and a stack size. opts may be NULL; EINVAL
+ * also for a stack size over 1 GiB. Never suspends. */
 CORIO_API corio_task *corio_spawn_opts(corio_fn fn, void *arg,
                                        const corio_task_opts *opts);
 
 /* Schedule a task on a given loop, which need not be running yet. Call from
- * the loop's thread. Returns a new reference; NULL with errno set. */
+ * the loop's thread. Returns a new reference; NULL with errno set (EINVAL
+ * for a NULL or closed loop, as corio_spawn_opts otherwise). Never
+ * suspends. */
 CORIO_API corio_task *corio_loop_spawn(corio_loop *loop, corio_fn fn,
                                        void *arg,
                                        const corio_task_opts *opts);
 
 /* corio_spawn_opts and corio_loop_spawn recording file:line as the spawn
- * site (what the macros call). file may be NULL. */
+ * site (what the macros call). file may be NULL. Never suspend. */
 CORIO_API corio_task *corio_spawn_at(corio_fn fn, void *arg,
                                      const corio_task_opts *opts,
                                      const char *file, int line);
@@ -70,15 +78,21 @@ CORIO_API corio_task *corio_loop_spawn_at(corio_loop *loop, corio_fn fn,
 
 /* await task: suspend until t ends and return its function's return value,
  * or -ECANCELED if it was cancelled before it started. Releases the
- * reference spawn returned, whatever it returns. If the caller is cancelled
- * while waiting, t is cancelled too (as awaiting a task does in asyncio) and
- * -ECANCELED is returned. -EINVAL for NULL or the current task, -EPERM
- * outside a task unless t is already done. Suspends; cancellation point. */
+ * reference spawn returned, unless it fails with -EINVAL or -EPERM (then
+ * nothing happens). If the caller is cancelled (or its deadline expires)
+ * while waiting, the cancellation goes on to t, as awaiting a task does in
+ * asyncio: t is cancelled and waited for, and -ECANCELED (-ETIMEDOUT) is
+ * returned -- or t's result if t completed anyway, the cancellation then
+ * being held for the caller's next suspension. -EINVAL for NULL, the
+ * current task or a task of another loop; -EPERM outside a task unless t
+ * is already done. Suspends (unless t is done); cancellation point. */
 CORIO_API int corio_join(corio_task *t);
 
 /* task.cancel(): t's current or next suspension returns -ECANCELED, once.
  * A task cancelled before it ever ran ends without running and its result
- * is -ECANCELED. Cancelling a finished task does nothing. Never suspends. */
+ * is -ECANCELED. Cancelling a finished task does nothing; NULL is allowed.
+ * A shielded scope holds the cancellation until it closes. Never
+ * suspends. */
 CORIO_API void corio_cancel(corio_task *t);
 
 /* asyncio.sleep: suspend for at least seconds. 0, -ECANCELED, -ETIMEDOUT
@@ -87,44 +101,52 @@ CORIO_API void corio_cancel(corio_task *t);
 CORIO_API int corio_sleep(double seconds);
 
 /* asyncio.sleep(0): let every other ready task and callback run once, then
- * continue. 0, -ECANCELED, -ETIMEDOUT, or -EPERM outside a task. Suspends;
+ * continue (in the deterministic test mode their order is shuffled). 0,
+ * -ECANCELED, -ETIMEDOUT, or -EPERM outside a task. Suspends;
  * cancellation point. */
 CORIO_API int corio_yield(void);
 
 /* The running task (asyncio.current_task), or NULL outside a task.
- * Borrowed. */
+ * Borrowed. Never suspends. */
 CORIO_API corio_task *corio_current(void);
 
-/* Take another reference to t; returns t. */
+/* Take another reference to t; returns t (NULL is allowed). Never
+ * suspends. */
 CORIO_API corio_task *corio_task_ref(corio_task *t);
 /* Release a reference. The task keeps running; its memory goes once it has
- * ended and nobody holds a reference. NULL is allowed. */
+ * ended and nobody holds a reference. NULL is allowed. Never suspends. */
 CORIO_API void corio_task_unref(corio_task *t);
 
-/* The task's name; valid until it is renamed or freed. */
+/* The task's name ("Task-<id>" unless named); valid until it is renamed
+ * or freed. NULL for NULL. Never suspends. */
 CORIO_API const char *corio_task_name(corio_task *t);
-/* Rename a task (copied). 0 or -ENOMEM; -EINVAL for NULL. */
+/* Rename a task (copied). 0 or -ENOMEM; -EINVAL for NULL. Never
+ * suspends. */
 CORIO_API int corio_task_set_name(corio_task *t, const char *name);
-/* A number unique to the task within the process, from 1. */
+/* A number unique to the task within the process, from 1; 0 for NULL.
+ * Never suspends. */
 CORIO_API uint64_t corio_task_id(const corio_task *t);
-/* The loop the task belongs to. */
+/* The loop the task belongs to. Never suspends. */
 CORIO_API corio_loop *corio_task_loop(const corio_task *t);
-/* Whether the task has ended (Task.done). */
+/* Whether the task has ended (Task.done). Never suspends. */
 CORIO_API bool corio_task_done(const corio_task *t);
-/* Whether the task ended by cancellation: its result is -ECANCELED. */
+/* Whether the task ended by cancellation: its result is -ECANCELED. Never
+ * suspends. */
 CORIO_API bool corio_task_cancelled(const corio_task *t);
-/* Whether a cancellation has been requested and not yet delivered. */
+/* Whether a cancellation has been requested and the task has not yet
+ * returned from the suspension that delivers it. Never suspends. */
 CORIO_API bool corio_task_cancelling(const corio_task *t);
 /* The result of a finished task into *result: 0, or -EBUSY (nothing stored)
- * if it has not finished (Task.result). Never suspends. */
+ * if it has not finished (Task.result), -EINVAL for NULL. Never
+ * suspends. */
 CORIO_API int corio_task_result(const corio_task *t, int *result);
 
 /* asyncio.all_tasks: the tasks of the current loop that have not ended.
  * Stores up to cap new references in buf (release each with
  * corio_task_unref) and returns how many tasks there are, which may be
- * more than cap. 0 outside a loop. */
+ * more than cap. 0 outside a loop. Never suspends. */
 CORIO_API size_t corio_all_tasks(corio_task **buf, size_t cap);
-/* The same for a given loop; call from its thread. */
+/* The same for a given loop; call from its thread. Never suspends. */
 CORIO_API size_t corio_loop_all_tasks(corio_loop *loop, corio_task **buf,
                                       size_t cap);
 
@@ -148,14 +170,18 @@ typedef struct corio_call {
  * the first negative result is returned as soon as it happens; the other
  * tasks keep running (as in asyncio) and their results are no longer
  * stored. With it, gather waits for all and returns 0. If the caller is
- * cancelled, every unfinished task is cancelled and waited for, and
- * -ECANCELED is returned. -ENOMEM (no task started), -EPERM outside a task.
- * Suspends; cancellation point. */
+ * cancelled (or its deadline expires), every unfinished task is cancelled
+ * and waited for, and -ECANCELED (-ETIMEDOUT) is returned. -ENOMEM (no
+ * task started), -EINVAL for no calls or a NULL fn, -EPERM outside a
+ * task. Suspends; cancellation point. */
 CORIO_API int corio_gather(corio_call *calls, size_t n, unsigned flags);
 
 /* asyncio.gather(t1, t2, ...) over tasks already spawned: as corio_gather,
- * with results[i] receiving tasks[i]'s result. Consumes the n references,
- * as corio_join does, whatever it returns. */
+ * with results[i] receiving tasks[i]'s result (results may be NULL).
+ * Consumes the n references, as corio_join does, unless it fails with
+ * -EINVAL (no tasks, a NULL one, the caller, or one of another loop),
+ * -EPERM (outside a task) or -ENOMEM, which change nothing. Suspends
+ * (unless all are done); cancellation point. */
 CORIO_API int corio_gather_tasks(corio_task *const *tasks, size_t n,
                                  int *results, unsigned flags);
 
@@ -168,20 +194,25 @@ enum corio_wait_mode {
 };
 
 /* asyncio.wait: suspend until the mode's condition holds over tasks, or
- * timeout seconds pass (timeout < 0: no timeout). Returns how many of the
- * tasks are done (corio_task_done tells which); a timeout is not an error.
- * Never cancels the tasks and does not consume their references.
- * -ECANCELED if the caller is cancelled, -EINVAL for a bad mode, a NULL
- * task or n == 0, -EPERM outside a task. Suspends; cancellation point. */
+ * timeout seconds pass (timeout < 0: no timeout; 0: just look). Returns
+ * how many of the tasks are done (corio_task_done tells which); a timeout
+ * is not an error. Never cancels the tasks and does not consume their
+ * references. -ECANCELED or -ETIMEDOUT (a deadline of the caller's) unless
+ * the condition was met meanwhile, -EINVAL for a bad mode, NaN, a NULL
+ * task, the caller or n == 0, -ENOMEM, -EPERM outside a task. Suspends
+ * (unless the condition already holds); cancellation point. */
 CORIO_API int corio_wait(corio_task *const *tasks, size_t n, int mode,
                          double timeout);
 
 /* asyncio.wait_for: wait for t at most timeout seconds (< 0: no limit). On
  * timeout, cancel t, wait for it to end, and return -ETIMEDOUT -- unless t
  * completed anyway, when its result is returned (the result is never lost).
- * If the caller is cancelled, t is cancelled and waited for and
- * -ECANCELED is returned. Consumes t's reference. Suspends; cancellation
- * point. */
+ * If the caller is cancelled (or its own deadline expires), t is cancelled
+ * and waited for and -ECANCELED (-ETIMEDOUT) is returned, or t's result
+ * if it completed anyway, the cancellation then being held for the next
+ * suspension. Consumes t's reference unless it fails with -EINVAL (NULL,
+ * NaN, the caller, another loop's task) or -EPERM (outside a task, t not
+ * done). Suspends (unless t is done); cancellation point. */
 CORIO_API int corio_wait_for(corio_task *t, double timeout);
 
 /* asyncio.as_completed: an iterator over tasks in the order they finish. */
@@ -196,11 +227,14 @@ corio_as_completed_new(corio_task *const *tasks, size_t n, double timeout);
 
 /* Suspend until the next task finishes and return its index in the array
  * given to corio_as_completed_new(). -ENOENT once every task was returned,
- * -ETIMEDOUT when the timeout passed, -ECANCELED if the caller is
- * cancelled. Suspends; cancellation point. */
+ * -ETIMEDOUT when the timeout passed (or a deadline of the caller's),
+ * -ECANCELED if the caller is cancelled, -EINVAL for NULL or an iterator
+ * already in use or of another loop, -EPERM outside a task. Suspends
+ * (unless a task already finished); cancellation point. */
 CORIO_API int corio_as_completed_next(corio_as_completed *ac);
 
-/* Free the iterator; the tasks are not affected. NULL is allowed. */
+/* Free the iterator; the tasks are not affected. NULL is allowed. Never
+ * suspends. */
 CORIO_API void corio_as_completed_free(corio_as_completed *ac);
 
 #ifdef __cplusplus

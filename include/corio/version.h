@@ -18,7 +18,8 @@
 extern "C" {
 #endif
 
-/* The library's version as CORIO_VERSION_HEX would spell it. Never suspends. */
+/* The library's version as CORIO_VERSION_HEX would spell it. Never
+ * suspends. */
 CORIO_API unsigned corio_version(void);
 /* The library's version as "MAJOR.MINOR.PATCH". Never suspends. */
 CORIO_API const char *corio_version_string(void);
