@@ -6,6 +6,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <stdarg.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -160,6 +161,9 @@ int th_fork_capture(void (*fn)(void *), void *arg, char *buf, size_t cap)
     if (pid < 0)
         FAIL("fork: %s", strerror(errno));
     if (pid == 0) {
+        /* Die with the test: a child left spinning would steal the CPU
+         * from every later test. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
         close(p[0]);
         dup2(p[1], STDERR_FILENO);
         fn(arg);
