@@ -54,7 +54,7 @@
 #define REGION_MAX 65536     /* and at most in any region */
 #define TRIM_PERIOD_NS 1000000000LL
 #define TRIM_BATCH 4096      /* stacks given back per pass, at most */
-#define CARVE_BATCH 1024     /* stacks made at once, at most (UIO_MAXIOV) */
+#define CARVE_BATCH 1024     /* stacks made at once, at most */
 
 struct region {
     struct region *next;
@@ -216,10 +216,15 @@ static struct region *region_new(struct corio__stack_pool *p)
     return r;
 }
 
-/* process_madvise on ourselves: 0, or -1 if it is not available. */
+/* process_madvise on ourselves, for k ranges of len bytes at first + off,
+ * first + stride + off, ...: 0, or -1 if it is not available here. The
+ * ranges go to the kernel in small groups: carve() runs on the stack of
+ * whichever task is starting the next one, which may be small. */
+#define IOV_CHUNK 32
 static atomic_bool no_process_madvise;
 
-static int self_madvise(struct iovec *iov, size_t n, int advice)
+static int self_madvise(char *first, size_t stride, size_t k, size_t off,
+                        size_t len, int advice)
 {
     if (atomic_load_explicit(&no_process_madvise, memory_order_relaxed))
         return -1;
@@ -228,15 +233,25 @@ static int self_madvise(struct iovec *iov, size_t n, int advice)
         atomic_store(&no_process_madvise, true);
         return -1;
     }
-    long rc = syscall(SYS_process_madvise, fd, iov, n, advice, 0);
-    close(fd);
-    if (rc < 0 && errno != ENOMEM) {
-        /* ENOSYS, EINVAL (an older kernel refuses this advice), EPERM:
-         * do it one mapping call at a time from now on. */
-        atomic_store(&no_process_madvise, true);
-        return -1;
+    struct iovec iov[IOV_CHUNK];
+    int rc = 0;
+    for (size_t done = 0; done < k && rc == 0;) {
+        size_t n = k - done < IOV_CHUNK ? k - done : IOV_CHUNK;
+        for (size_t i = 0; i < n; i++) {
+            iov[i].iov_base = first + (done + i) * stride + off;
+            iov[i].iov_len = len;
+        }
+        if (syscall(SYS_process_madvise, fd, iov, n, advice, 0) < 0) {
+            /* ENOSYS, EINVAL (an older kernel refuses this advice),
+             * EPERM: do it one mapping call at a time from now on. */
+            if (errno != ENOMEM)
+                atomic_store(&no_process_madvise, true);
+            rc = -1;
+        }
+        done += n;
     }
-    return rc < 0 ? -1 : 0;
+    close(fd);
+    return rc;
 }
 
 /* Make up to `want` stacks from the pool's newest region (making a region
@@ -255,24 +270,19 @@ static struct corio__stack *carve(struct corio__stack_pool *p, size_t want)
     if (k > CARVE_BATCH)
         k = CARVE_BATCH;
     char *first = r->base + (size_t)r->used * p->stride;
-    struct iovec iov[CARVE_BATCH];
 
     if (corio__fail_syscall()) {
         errno = ENOMEM;
         return NULL;
     }
-    /* Guards: one call for the batch where possible. */
-    for (size_t i = 0; i < k; i++) {
-        iov[i].iov_base = first + i * p->stride;
-        iov[i].iov_len = GUARD_SIZE;
-    }
+    /* Guards: a few calls for the whole batch where possible. */
     if (!guard_inline || k == 1 ||
-        self_madvise(iov, k, MADV_GUARD_INSTALL) < 0) {
+        self_madvise(first, p->stride, k, 0, GUARD_SIZE,
+                     MADV_GUARD_INSTALL) < 0) {
         for (size_t i = 0; i < k; i++) {
-            int rc = guard_inline
-                         ? madvise(iov[i].iov_base, GUARD_SIZE,
-                                   MADV_GUARD_INSTALL)
-                         : mprotect(iov[i].iov_base, GUARD_SIZE, PROT_NONE);
+            char *g = first + i * p->stride;
+            int rc = guard_inline ? madvise(g, GUARD_SIZE, MADV_GUARD_INSTALL)
+                                  : mprotect(g, GUARD_SIZE, PROT_NONE);
             if (rc < 0) {
                 /* ENOMEM from mprotect: vm.max_map_count is reached. Keep
                  * the stacks whose guards are in. */
@@ -286,13 +296,9 @@ static struct corio__stack *carve(struct corio__stack_pool *p, size_t want)
         }
     }
     /* The top page of each: a new task writes its first frame there. */
-    if (k > 1) {
-        for (size_t i = 0; i < k; i++) {
-            iov[i].iov_base = first + (i + 1) * p->stride - page_size;
-            iov[i].iov_len = page_size;
-        }
-        self_madvise(iov, k, MADV_POPULATE_WRITE);
-    }
+    if (k > 1)
+        self_madvise(first, p->stride, k, p->stride - page_size, page_size,
+                     MADV_POPULATE_WRITE);
     for (size_t i = 0; i < k; i++) {
         struct corio__stack *s = &r->slots[r->used++];
         s->next = NULL;

@@ -23,6 +23,12 @@ static long recurse(long n)
     return recurse(n + 1) + pad[0];
 }
 
+static int sleep_short(void *arg)
+{
+    (void)arg;
+    return corio_sleep(0.001);
+}
+
 static int overflow(void *arg)
 {
     (void)arg;
@@ -82,11 +88,42 @@ static void child_huge(void *arg)
 
 TEST(a_frame_larger_than_the_guard_is_caught_too)
 {
+    if (TH_ASAN)
+        th_skip("ASan lays out large frames itself, off the task's stack");
     char out[2048];
     int status = th_fork_capture(child_huge, NULL, out, sizeof out);
     ASSERT_TRUE(WIFSIGNALED(status));
     if (!strstr(out, "corio: stack overflow in task \"deep-diver\""))
         FAIL("no overflow message; stderr was: %s", out);
+}
+
+static int spawn_many(void *arg)
+{
+    (void)arg;
+    /* Starting the next task (and so making its stack) happens on the
+     * stack of the task that suspends: a small one must be enough. */
+    enum { N = 3000 };
+    static corio_task *t[N];
+    for (int i = 0; i < N; i++)
+        t[i] = corio_spawn(sleep_short, NULL);
+    for (int i = 0; i < N; i++)
+        if (corio_join(t[i]) != 0)
+            return -1;
+    return 0;
+}
+
+static int small_spawner(void *arg)
+{
+    (void)arg;
+    corio_task_opts o = {.name = "small", .stack_size = 16 * 1024};
+    return corio_join(corio_spawn_opts(spawn_many, NULL, &o));
+}
+
+TEST(a_task_with_the_smallest_stack_can_start_thousands)
+{
+    if (TH_ASAN)
+        th_skip("ASan frames need more than the smallest stack");
+    ASSERT_OK(corio_run(small_spawner, NULL));
 }
 
 TEST(stack_overflow_with_mprotect_guards)
