@@ -17,6 +17,14 @@
    time limit, and must exit 0. An example is a ```c block in a section
    whose heading is EXAMPLE, or a ```c block right after the line
    <!-- example -->.
+   Examples that include <corio/tls.h> link libcorio_tls.a (--tls-lib)
+   and OpenSSL, and find a CA and certificates made by the openssl
+   command in their working directory (ca.pem, server.pem, server.key,
+   client.pem, client.key); without --tls-lib they are skipped.
+   Examples that include <corio/pg.h> link libcorio_pg.a (--pg-lib) and
+   libpq, and run with CORIO_PG_DSN from --pg-dsn-file (the throwaway
+   cluster of the CTest fixture "pg") unless it is set; without --pg-lib
+   they are skipped, and without a server they print so and exit 0.
 
 The examples/*.c programs are not checked here: CMake builds and runs them.
 
@@ -188,6 +196,7 @@ class Checker:
     def __init__(self, args):
         self.args = args
         self.failures = 0
+        self.tls_ready = False
 
     def fail(self, where, msg):
         self.failures += 1
@@ -331,15 +340,27 @@ class Checker:
         with open(src, "w", encoding="utf-8") as f:
             file, line = where.rsplit(":", 1)
             f.write("#line %s \"%s\"\n%s\n" % (line, file, text))
+        tls = "corio/tls.h" in text
+        pg = "corio/pg.h" in text
         cmd = (shlex.split(a.cc) + CFLAGS + shlex.split(a.cflags) +
-               ["-I", a.include, "-o", base, src, a.lib, "-lpthread", "-lm"])
+               ["-I", a.include, "-o", base, src] +
+               ([a.tls_lib] if tls else []) +
+               ([a.pg_lib] if pg else []) + [a.lib] +
+               (shlex.split(a.tls_libs) if tls else []) +
+               (shlex.split(a.pg_libs) if pg else []) +
+               ["-lpthread", "-lm"])
+        env = dict(os.environ)
+        if pg and not env.get("CORIO_PG_DSN") and a.pg_dsn_file and \
+                os.path.exists(a.pg_dsn_file):
+            with open(a.pg_dsn_file, encoding="utf-8") as f:
+                env["CORIO_PG_DSN"] = f.read().strip()
         r = subprocess.run(cmd, stdout=subprocess.PIPE,
                            stderr=subprocess.STDOUT, text=True)
         if r.returncode != 0:
             return "does not compile:\n" + r.stdout
         try:
             r = subprocess.run(shlex.split(a.run_with) + [base], cwd=tmp,
-                               stdin=subprocess.DEVNULL,
+                               env=env, stdin=subprocess.DEVNULL,
                                stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True,
                                timeout=RUN_TIMEOUT)
@@ -349,9 +370,51 @@ class Checker:
             return "exited with %d; output:\n%s" % (r.returncode, r.stdout)
         return None
 
+    def make_certs(self, tmp):
+        """The TLS examples' files, made with the openssl command: a CA,
+        a server certificate for localhost and 127.0.0.1, a client one."""
+        def ssl(*args):
+            subprocess.run(["openssl"] + list(args), cwd=tmp, check=True,
+                           stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+        ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+              "-nodes"]
+        with open(os.path.join(tmp, "ext.cnf"), "w") as f:
+            f.write("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
+        ssl("req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.pem",
+            "-days", "2", "-subj", "/CN=corio docs CA")
+        for name, cn in (("server", "localhost"), ("client", "docs client")):
+            ssl("req", *ec, "-keyout", name + ".key", "-out", name + ".csr",
+                "-subj", "/CN=" + cn)
+            ssl("x509", "-req", "-in", name + ".csr", "-CA", "ca.pem",
+                "-CAkey", "ca.key", "-CAcreateserial", "-days", "2",
+                "-extfile", "ext.cnf", "-out", name + ".pem")
+
     def check_examples(self, docsdir):
         examples = self.collect_examples(docsdir)
         with tempfile.TemporaryDirectory(prefix="corio-docs-") as tmp:
+            self.tls_ready = False
+            if self.args.tls_lib:
+                try:
+                    self.make_certs(tmp)
+                    self.tls_ready = True
+                except (OSError, subprocess.CalledProcessError) as e:
+                    print("check-docs: TLS examples skipped: openssl: %s"
+                          % e)
+            if not self.tls_ready:
+                skipped = [w for w, t in examples if "corio/tls.h" in t]
+                examples = [(w, t) for w, t in examples
+                            if "corio/tls.h" not in t]
+                if skipped:
+                    print("check-docs: %d TLS examples skipped (no "
+                          "--tls-lib)" % len(skipped))
+            if not self.args.pg_lib:
+                skipped = [w for w, t in examples if "corio/pg.h" in t]
+                examples = [(w, t) for w, t in examples
+                            if "corio/pg.h" not in t]
+                if skipped:
+                    print("check-docs: %d PostgreSQL examples skipped (no "
+                          "--pg-lib)" % len(skipped))
             with concurrent.futures.ThreadPoolExecutor(self.args.jobs) as ex:
                 futs = [ex.submit(self.build_and_run, n, where, text, tmp)
                         for n, (where, text) in enumerate(examples)]
@@ -374,6 +437,16 @@ def main():
     p.add_argument("--lib", help="path to libcorio.a")
     p.add_argument("--docs", default=os.path.join(ROOT, "docs"),
                    help="the docs directory")
+    p.add_argument("--tls-lib",
+                   help="path to libcorio_tls.a, for the TLS examples")
+    p.add_argument("--tls-libs", default="-lssl -lcrypto",
+                   help="what the TLS examples link after libcorio.a")
+    p.add_argument("--pg-lib",
+                   help="path to libcorio_pg.a, for the PostgreSQL examples")
+    p.add_argument("--pg-libs", default="-lpq -lssl",
+                   help="what the PostgreSQL examples link after libcorio.a")
+    p.add_argument("--pg-dsn-file",
+                   help="a file holding the CORIO_PG_DSN of the examples")
     p.add_argument("--cflags", default="",
                    help="extra compiler flags, e.g. -fsanitize=address")
     p.add_argument("--run-with", default="",
@@ -388,6 +461,8 @@ def main():
         p.error("--lib is required unless --only-symbols is given")
     if a.lib and not os.path.exists(a.lib):
         p.error("no such library: %s" % a.lib)
+    if a.tls_lib and not os.path.exists(a.tls_lib):
+        p.error("no such library: %s" % a.tls_lib)
 
     c = Checker(a)
     decls = header_decls(a.include)

@@ -4,10 +4,12 @@
 # Usage: tools/deps.sh run|test|bench
 set -eu
 
-run_pkgs="cmake make gcc pkg-config"
-test_pkgs="$run_pkgs clang libclang-rt-14-dev valgrind gdb
-  gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user"
-bench_pkgs="$run_pkgs python3 python3-uvloop golang-go nodejs util-linux"
+run_pkgs="cmake make gcc pkg-config liburing-dev libc-ares-dev libssl-dev
+  libpq-dev"
+test_pkgs="$run_pkgs openssl clang libclang-rt-14-dev valgrind gdb
+  gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user postgresql"
+bench_pkgs="$run_pkgs openssl python3 python3-uvloop golang-go nodejs
+  util-linux libuv1-dev postgresql python3-asyncpg"
 
 case "${1:-run}" in
 run) want=$run_pkgs ;;

@@ -463,6 +463,10 @@ CORIO_HIDDEN bool corio__stack_guard_inline(void);
 /* ---- descriptors (io.c) ---- */
 #define CORIO__IN 1u  /* readable (or hung up, or in error) */
 #define CORIO__OUT 2u /* writable (or hung up, or in error) */
+#define CORIO__HUP 4u /* the peer ended its side, or an error: reads return
+                         at once from then on. In `ready` only, never
+                         cleared; every backend must report it (src/net
+                         skips a read after a short one until IN or HUP) */
 
 /* A descriptor registered with a loop's backend. Sockets and the other
  * wrapped descriptors embed one. In edge mode it is registered once,

@@ -15,6 +15,31 @@ if(CORIO_SANITIZE)
   string(REPLACE ";" "," _corio_docs_san "${CORIO_SANITIZE}")
   set(_corio_docs_cflags "-fsanitize=${_corio_docs_san}")
 endif()
+# The file API links liburing. Its flags go before the example's source
+# on the command line, so keep the library even if nothing needs it yet.
+if(CORIO_HAVE_URING)
+  string(APPEND _corio_docs_cflags
+         " -Wl,--no-as-needed ${CORIO_URING_LIBRARY}")
+endif()
+# The resolver links c-ares, the same way.
+if(CORIO_HAVE_CARES)
+  string(APPEND _corio_docs_cflags
+         " -Wl,--no-as-needed ${CORIO_CARES_LIBRARY}")
+endif()
+# The TLS examples link corio_tls and OpenSSL (after libcorio.a).
+set(_corio_docs_tls "")
+if(CORIO_HAVE_TLS)
+  set(_corio_docs_tls --tls-lib $<TARGET_FILE:corio_tls_static>
+      "--tls-libs=${OPENSSL_SSL_LIBRARY} ${OPENSSL_CRYPTO_LIBRARY}")
+endif()
+# The PostgreSQL examples link corio_pg and libpq, and run against the
+# tests' throwaway cluster (fixture "pg", required in tests/pg/pg.cmake).
+set(_corio_docs_pg "")
+if(CORIO_HAVE_PG)
+  set(_corio_docs_pg --pg-lib $<TARGET_FILE:corio_pg_static>
+      "--pg-libs=${CORIO_PQ_LIBRARY} ${CORIO_SSL_LIBRARY}"
+      --pg-dsn-file ${CMAKE_CURRENT_BINARY_DIR}/pg-cluster/dsn)
+endif()
 # Under a cross-compiling emulator, the examples run under it too.
 string(REPLACE ";" " " _corio_docs_run "${CMAKE_CROSSCOMPILING_EMULATOR}")
 
@@ -23,6 +48,8 @@ add_test(NAME docs.check
           --cc ${CMAKE_C_COMPILER}
           --include ${PROJECT_SOURCE_DIR}/include
           --lib $<TARGET_FILE:corio_static>
+          ${_corio_docs_tls}
+          ${_corio_docs_pg}
           "--cflags=${_corio_docs_cflags}"
           "--run-with=${_corio_docs_run}"
   WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})

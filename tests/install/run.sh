@@ -27,9 +27,27 @@ $cc -static -o "$dir/pc_static" "$src/tests/install/consumer.c" \
     $(pkg-config --static --cflags --libs corio)
 "$dir/pc_static"
 
+# corio_tls, where it was built (OpenSSL 3 found).
+if [ -f "$libdir/corio_tls.pc" ]; then
+    # shellcheck disable=SC2046
+    $cc -o "$dir/tls_shared" "$src/tests/install/tls_consumer.c" \
+        $(pkg-config --cflags --libs corio_tls)
+    LD_LIBRARY_PATH="$libdir/.." "$dir/tls_shared"
+    # shellcheck disable=SC2046
+    $cc -static -o "$dir/tls_static" "$src/tests/install/tls_consumer.c" \
+        $(pkg-config --static --cflags --libs corio_tls) 2>"$dir/tls_static.log" ||
+        { cat "$dir/tls_static.log"; exit 1; }
+    "$dir/tls_static"
+    tls=", corio_tls too"
+fi
+
 cmake -S "$src/tests/install" -B "$dir/consumer" \
     -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
 cmake --build "$dir/consumer" >/dev/null
 LD_LIBRARY_PATH="$libdir/.." "$dir/consumer/consumer_shared"
 "$dir/consumer/consumer_static"
-echo "install test: pkg-config (shared, static) and find_package (shared, static) ok"
+if [ -n "${tls:-}" ]; then
+    LD_LIBRARY_PATH="$libdir/.." "$dir/consumer/tls_consumer_shared"
+    "$dir/consumer/tls_consumer_static"
+fi
+echo "install test: pkg-config (shared, static) and find_package (shared, static) ok${tls:-}"

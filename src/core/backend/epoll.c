@@ -168,6 +168,8 @@ int corio__backend_poll(corio_loop *loop, int64_t timeout)
             dirs |= CORIO__IN;
         if (e & EPOLLOUT)
             dirs |= CORIO__OUT;
+        if (e & (EPOLLERR | EPOLLHUP | EPOLLRDHUP))
+            dirs |= CORIO__HUP;
         corio__io_ready(io, dirs);
     }
     corio__tsq_drain(loop);
