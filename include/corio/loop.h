@@ -51,14 +51,16 @@ typedef struct corio_handle {
 CORIO_API corio_loop *corio_loop_new(const corio_loop_opts *opts);
 
 /* Free the loop. -EBUSY, and nothing is freed, while tasks are alive, task
- * references are held or callbacks are pending; corio_loop_pending() says
- * which. -EBUSY also while the loop is running. NULL is allowed. Never
- * suspends. */
+ * references are held, callbacks are pending or descriptors (sockets,
+ * corio_fd, subprocess pipes ...) are open; corio_loop_pending() says
+ * which, and debug mode prints them. -EBUSY also while the loop is
+ * running. NULL is allowed. Never suspends. */
 CORIO_API int corio_loop_close(corio_loop *loop);
 
-/* How many tasks are not yet freed (alive, or done but still referenced)
- * and how many callbacks are pending, those other threads queued included.
- * Either pointer may be NULL. Never suspends. */
+/* How many tasks are not yet freed (alive, or done but still referenced),
+ * and how many other things keep the loop open: callbacks pending (those
+ * other threads queued included) and descriptors open. Either pointer may
+ * be NULL. Never suspends. */
 CORIO_API void corio_loop_pending(const corio_loop *loop, size_t *tasks,
                                   size_t *handles);
 

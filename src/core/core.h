@@ -250,6 +250,7 @@ struct corio_loop {
     size_t ntasks;             /* allocated tasks */
     size_t nalive;             /* tasks not DONE */
     size_t nhandles;           /* pending callbacks */
+    size_t nios;               /* descriptors open (not internal ones) */
     size_t stack_size;         /* default usable stack size, bytes */
     struct corio__stack_pools *stacks;
     struct corio__backend *backend;
@@ -479,6 +480,8 @@ struct corio__io {
     int fd;
     uint8_t ready;    /* CORIO__IN / CORIO__OUT seen and not yet cleared */
     bool oneshot;
+    bool internal;    /* the loop's own (a resolver's, a pool's): does not
+                         keep the loop from closing */
     bool watched;     /* registered with the backend */
     bool closed;      /* being closed: waits fail with -EBADF */
     unsigned inside;  /* tasks parked on it or leaving it */
@@ -488,9 +491,15 @@ struct corio__io {
     struct corio__wq wait[2]; /* [0] readers, [1] writers */
 };
 
-/* Register fd with the loop. 0 or a negative errno from the backend. */
+/* Register fd with the loop. 0 or a negative errno from the backend. An
+ * open descriptor keeps corio_loop_close from closing the loop (-EBUSY),
+ * unless it is registered with corio__io_watch_internal: the loop's own
+ * per-loop machinery, freed with the loop. */
 CORIO_HIDDEN int corio__io_watch(corio_loop *loop, struct corio__io *io,
                                  int fd, bool oneshot);
+CORIO_HIDDEN int corio__io_watch_internal(corio_loop *loop,
+                                          struct corio__io *io, int fd,
+                                          bool oneshot);
 /* Park the current task until io is ready for dir (CORIO__IN or
  * CORIO__OUT); returns at once if it already is. 0, -ECANCELED,
  * -ETIMEDOUT, -EBADF (closed meanwhile), -EPERM outside a task. */

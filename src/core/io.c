@@ -11,18 +11,33 @@
 
 #include <string.h>
 
-int corio__io_watch(corio_loop *loop, struct corio__io *io, int fd,
-                    bool oneshot)
+static int watch(corio_loop *loop, struct corio__io *io, int fd,
+                 bool oneshot, bool internal)
 {
     memset(io, 0, sizeof *io);
     io->loop = loop;
     io->fd = fd;
     io->oneshot = oneshot;
+    io->internal = internal;
     int rc = corio__backend_watch(loop, io);
     if (rc < 0)
         return rc;
     io->watched = true;
+    if (!internal)
+        loop->nios++;
     return 0;
+}
+
+int corio__io_watch(corio_loop *loop, struct corio__io *io, int fd,
+                    bool oneshot)
+{
+    return watch(loop, io, fd, oneshot, false);
+}
+
+int corio__io_watch_internal(corio_loop *loop, struct corio__io *io, int fd,
+                             bool oneshot)
+{
+    return watch(loop, io, fd, oneshot, true);
 }
 
 /* The events the waiters of a corio_fd still want (node->data). */
@@ -129,6 +144,8 @@ bool corio__io_unwatch(struct corio__io *io,
         if (io->watched) {
             corio__backend_unwatch(io->loop, io);
             io->watched = false;
+            if (!io->internal)
+                io->loop->nios--;
         }
     }
     if (io->inside == 0)

@@ -167,7 +167,7 @@ void corio_loop_pending(const corio_loop *loop, size_t *tasks,
     *handles = 0;
     if (!loop)
         return;
-    *handles = loop->nhandles;
+    *handles = loop->nhandles + loop->nios;
     /* Callbacks other threads queued count too. */
     pthread_mutex_t *m = (pthread_mutex_t *)&loop->tsq_lock;
     pthread_mutex_lock(m);
@@ -180,7 +180,7 @@ int corio_loop_close(corio_loop *loop)
 {
     if (!loop)
         return 0;
-    if (loop->running || loop->ntasks || loop->nhandles ||
+    if (loop->running || loop->ntasks || loop->nhandles || loop->nios ||
         atomic_load_explicit(&loop->tsq_pending, memory_order_acquire)) {
         if (loop->debug)
             corio__debug_close_busy(loop);

@@ -264,7 +264,7 @@ static void on_state(void *data, ares_socket_t fd, int readable,
             ds = corio__calloc(1, sizeof *ds);
             if (!ds)
                 return; /* c-ares's timeouts still end the query */
-            if (corio__io_watch(d->loop, &ds->io, fd, true) < 0) {
+            if (corio__io_watch_internal(d->loop, &ds->io, fd, true) < 0) {
                 corio__free(ds);
                 return;
             }

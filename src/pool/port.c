@@ -52,7 +52,7 @@ static struct corio__loopx *create(corio_loop *loop)
         rc = -errno;
         goto err_free;
     }
-    rc = corio__io_watch(loop, &x->io, x->efd, false);
+    rc = corio__io_watch_internal(loop, &x->io, x->efd, false);
     if (rc < 0)
         goto err_close;
     if (pthread_mutex_init(&x->lock, NULL) != 0) {

@@ -710,3 +710,36 @@ TEST(connect_and_accept_under_fault_injection)
 {
     RUN(faulty);
 }
+
+static corio_sock *kept;
+
+static int open_one(void *arg)
+{
+    (void)arg;
+    kept = corio_sock_new(AF_INET, SOCK_STREAM, 0);
+    return kept ? 0 : -errno;
+}
+
+static int close_one(void *arg)
+{
+    (void)arg;
+    return corio_sock_close(kept);
+}
+
+/* An open socket keeps its loop from closing (the style guide's rule for
+ * corio_loop_close); closing it lets the loop go. */
+TEST(an_open_socket_keeps_the_loop_open)
+{
+    corio_loop *loop = corio_loop_new(NULL);
+    corio_task *t = corio_loop_spawn(loop, open_one, NULL, NULL);
+    ASSERT_OK(corio_loop_run_until_complete(loop, t));
+    corio_task_unref(t);
+    size_t nh;
+    corio_loop_pending(loop, NULL, &nh);
+    ASSERT_EQ(nh, 1);
+    ASSERT_ERR(corio_loop_close(loop), -EBUSY);
+    t = corio_loop_spawn(loop, close_one, NULL, NULL);
+    ASSERT_OK(corio_loop_run_until_complete(loop, t));
+    corio_task_unref(t);
+    ASSERT_OK(corio_loop_close(loop));
+}
