@@ -3,10 +3,12 @@
 # Run the networking examples together: echo_server with echo_client,
 # then chat_server with two clients; each server must exit 0 on SIGTERM.
 # Usage: net_examples_test.sh ECHO_SERVER ECHO_CLIENT CHAT_SERVER
+#                             [MULTICORE_ECHO]
 set -eu
 echo_server=$1
 echo_client=$2
 chat_server=$3
+multicore_echo=${4:-}
 dir=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$dir"' EXIT
 
@@ -53,4 +55,16 @@ wait "$listener"
 kill -TERM "$pid"
 wait "$pid"
 grep -q "^closed" "$dir/chat.log"
+
+if [ -n "$multicore_echo" ]; then
+    start "$multicore_echo" "$dir/multi.log"
+    pid=$!
+    for i in 1 2 3 4; do
+        out=$("$echo_client" 127.0.0.1 "$port" "client $i")
+        [ "$out" = "client $i" ] || { echo "multicore: $out" >&2; exit 1; }
+    done
+    kill -TERM "$pid"
+    wait "$pid"
+    grep -q "^closed; 0 connection(s) cancelled" "$dir/multi.log"
+fi
 echo "networking examples ok"

@@ -184,6 +184,37 @@ CORIO_API size_t corio_server_connections(const corio_server *srv);
  * Suspends; cancellation point. */
 CORIO_API int corio_server_close(corio_server *srv, double timeout);
 
+/* ---- one server per core ---- */
+
+/* A set of loops, one per core (include/corio/multi.h). */
+typedef struct corio_multi corio_multi;
+
+/* Several loops serving one port. */
+typedef struct corio_multi_server corio_multi_server;
+
+/* Serve fn on host and port on every loop of m: each loop listens on a
+ * socket of its own bound with SO_REUSEPORT, so the kernel spreads new
+ * connections over the loops, and serves them as corio_start_server does
+ * (opts as there; CORIO_SOCK_REUSEPORT is added). Port 0 picks one free
+ * port that all share (corio_multi_server_port). Call it from a thread
+ * that runs none of m's loops: it blocks until every loop listens. NULL
+ * with errno set: as corio_start_server, EDEADLK from one of m's loops,
+ * EINVAL. */
+CORIO_API corio_multi_server *
+corio_multi_server_start(corio_multi *m, const char *host, int port,
+                         corio_server_fn fn, void *arg,
+                         const corio_server_opts *opts);
+
+/* The port the servers listen on, or -EINVAL for NULL. Never suspends. */
+CORIO_API int corio_multi_server_port(const corio_multi_server *ms);
+
+/* Close every loop's server as corio_server_close(srv, timeout) does,
+ * then free ms. Returns how many handlers had to be cancelled in all, or
+ * the first error; -EDEADLK (nothing happens) from one of m's loops. NULL
+ * is allowed. Blocks the calling thread, like corio_multi_close. */
+CORIO_API int corio_multi_server_close(corio_multi_server *ms,
+                                       double timeout);
+
 #ifdef __cplusplus
 }
 #endif
