@@ -42,8 +42,11 @@ def start_server():
     log("starting a throwaway PostgreSQL cluster (tests/pg/cluster.sh) ...")
     subprocess.run(["sh", SCRIPT, "start", STATE], check=True,
                    stdout=subprocess.DEVNULL)
+    # Stop it at the end; the script leaves a server CORIO_PG_DSN names
+    # alone, so the stop must not see the variable set just below.
+    env = dict(os.environ)
     atexit.register(subprocess.run, ["sh", SCRIPT, "stop", STATE],
-                    stdout=subprocess.DEVNULL)
+                    stdout=subprocess.DEVNULL, env=env)
     with open(os.path.join(STATE, "dsn")) as f:
         os.environ["CORIO_PG_DSN"] = f.read().strip()
 

@@ -41,7 +41,8 @@ async def main(n, tasks, kind):
                 await pool.fetchval(sql, i)
                 rows[0] += 1
             else:
-                rows[0] += len(await pool.fetch(sql, i))
+                got = await pool.fetch(sql, i)  # not `rows[0] += len(await`:
+                rows[0] += len(got)             # that reads rows[0] first
 
     await asyncio.gather(*(worker() for _ in range(10)))  # warm up
     left[0] = n
