@@ -122,7 +122,8 @@ CORIO_API corio_procpool *corio_procpool_new(const corio_procpool_opts *opts);
 
 /* Run fn (one of the registered functions) in a worker on in[0..in_len)
  * and return its result; its output is stored in *out (free it with
- * free()) and *out_len. Calls beyond the number of workers wait in a FIFO
+ * free()), followed by a NUL byte that *out_len does not count, so a text
+ * result is a C string (*out is NULL for an empty output). Calls beyond the number of workers wait in a FIFO
  * queue. A worker that dies during the call (a crash) yields -EPIPE and
  * is replaced. If the caller is cancelled, a queued call never runs and a
  * running one has its worker killed and replaced; -ECANCELED. -EINVAL for

@@ -114,24 +114,28 @@ static const char *waits_on(const corio_task *t, char *buf, size_t n)
     }
 }
 
-/* Bytes of t's stack touched so far: the lowest resident page of it,
- * found with mincore, so that asking costs no page faults. */
+/* Bytes of t's stack touched so far: from its lowest resident page, found
+ * with mincore, so that asking costs no page faults. A small vector, read
+ * in steps from the low end: a task asking about itself should not touch
+ * a page of its own stack to do so. */
 static size_t stack_used(const corio_task *t)
 {
     if (!t->stack)
         return 0;
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
-    size_t len = (size_t)(t->stack->hi - t->stack->lo);
-    size_t pages = len / page;
-    unsigned char vec[4096];
-    if (pages > sizeof vec)
-        pages = sizeof vec;
-    char *lo = t->stack->hi - pages * page;
-    if (mincore(lo, pages * page, vec) < 0)
-        return 0;
-    for (size_t i = 0; i < pages; i++)
-        if (vec[i] & 1)
-            return (pages - i) * page;
+    char *lo = t->stack->lo, *hi = t->stack->hi;
+    unsigned char vec[64];
+    for (char *p = lo; p < hi;) {
+        size_t n = (size_t)(hi - p) / page;
+        if (n > sizeof vec)
+            n = sizeof vec;
+        if (mincore(p, n * page, vec) < 0)
+            return 0;
+        for (size_t i = 0; i < n; i++)
+            if (vec[i] & 1)
+                return (size_t)(hi - (p + i * page));
+        p += n * page;
+    }
     return 0;
 }
 

@@ -67,8 +67,10 @@ static int st_close(struct corio__transport *t, bool graceful)
     if (graceful) {
         /* Unread input makes close(2) send a reset instead of a FIN, and
          * a reset can destroy data the peer has not read yet. Drop what
-         * has arrived so the close stays graceful. */
-        char buf[4096];
+         * has arrived so the close stays graceful. A small buffer: this
+         * usually reads nothing, and a page-sized one would make every
+         * connection's task touch one more stack page as it ends. */
+        char buf[256];
         size_t n = 0;
         ssize_t r;
         while (n < DISCARD_MAX &&

@@ -324,11 +324,13 @@ static void pjob_run(struct corio__job *j)
         if (rc == 0)
             rc = read_full(w->sock, &r, sizeof r);
         if (rc == 0 && r.len) {
-            p->out = malloc(r.len);
+            /* One byte more: a NUL after the result, so that text can be
+             * used as a string. */
+            p->out = malloc(r.len + 1);
             if (!p->out)
                 rc = -ENOMEM; /* the worker's reply is out of step now */
-            else
-                rc = read_full(w->sock, p->out, r.len);
+            else if ((rc = read_full(w->sock, p->out, r.len)) == 0)
+                ((char *)p->out)[r.len] = '\0';
         }
         if (rc == 0) {
             p->result = r.code;

@@ -106,6 +106,7 @@ static int basic_main(void *arg)
     ASSERT_EQ(corio_procpool_call(pp, upper, "hello", 5, &out, &n), 5);
     ASSERT_EQ(n, 5);
     ASSERT_TRUE(memcmp(out, "HELLO", 5) == 0);
+    ASSERT_EQ(((char *)out)[5], '\0'); /* a C string, for text results */
     free(out);
     ASSERT_ERR(corio_procpool_call(pp, fail_nospc, NULL, 0, &out, &n),
                -ENOSPC);
