@@ -32,7 +32,8 @@ CORIO_API int corio_scope_enter(corio_scope *s, double timeout);
 CORIO_API int corio_scope_enter_at(corio_scope *s, double deadline);
 
 /* Close the innermost scope. Returns -ETIMEDOUT if it expired: a
- * suspension inside it found its deadline passed, or was woken by it (so
+ * suspension (or corio_checkpoint_if_cancelled) inside it found its
+ * deadline passed, or was woken by it (so
  * `return corio_scope_exit(&s)` is trio's fail_after); -ECANCELED if
  * corio_scope_cancel() was called on it; else 0. A deadline that passes
  * while the task computes without suspending does not expire the scope,

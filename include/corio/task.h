@@ -106,6 +106,14 @@ CORIO_API int corio_sleep(double seconds);
  * cancellation point. */
 CORIO_API int corio_yield(void);
 
+/* Deliver a cancellation that a suspension would deliver now, without
+ * suspending (trio.lowlevel.checkpoint_if_cancelled): -ECANCELED if the
+ * task was cancelled or a scope it is in was, -ETIMEDOUT if a scope's
+ * deadline has passed, consumed as a suspension would consume it; else 0.
+ * For work that should not start when the task is already cancelled, such
+ * as sending a request. -EPERM outside a task. Never suspends. */
+CORIO_API int corio_checkpoint_if_cancelled(void);
+
 /* The running task (asyncio.current_task), or NULL outside a task.
  * Borrowed. Never suspends. */
 CORIO_API corio_task *corio_current(void);

@@ -632,6 +632,18 @@ int corio_yield(void)
     return 0;
 }
 
+int corio_checkpoint_if_cancelled(void)
+{
+    corio_loop *loop;
+    corio_task *t = corio__self(&loop);
+
+    if (!t)
+        return -EPERM;
+    if (unlikely(t->cancel_pending || t->scope))
+        return corio__checkpoint(t);
+    return 0;
+}
+
 int corio_join(corio_task *t)
 {
     corio_loop *loop;

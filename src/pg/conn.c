@@ -499,6 +499,10 @@ int corio__pg_begin_op(struct corio_pg *c)
         return -ENOTCONN;
     if (c->owner || c->in_pipeline || c->copy)
         return -EBUSY;
+    /* A task already cancelled sends nothing to the server. */
+    int rc = corio_checkpoint_if_cancelled();
+    if (rc < 0)
+        return rc;
     c->owner = corio_current();
     corio__pg_clear_error(c);
     return 0;

@@ -230,6 +230,47 @@ TEST(cancel_delivered_twice_is_reported_once)
     ASSERT_OK(corio_run(twice, NULL));
 }
 
+static int check_without_suspending(void *arg)
+{
+    (void)arg;
+    ASSERT_OK(corio_checkpoint_if_cancelled());
+    corio_cancel(corio_current());
+    ASSERT_ERR(corio_checkpoint_if_cancelled(), -ECANCELED);
+    /* Consumed, as a suspension would consume it. */
+    ASSERT_OK(corio_checkpoint_if_cancelled());
+    ASSERT_OK(corio_yield());
+
+    /* Scopes: cancelled, and past their deadline (level-triggered). */
+    corio_scope sc;
+    ASSERT_OK(corio_scope_enter(&sc, -1));
+    ASSERT_OK(corio_checkpoint_if_cancelled());
+    corio_scope_cancel(&sc);
+    ASSERT_ERR(corio_checkpoint_if_cancelled(), -ECANCELED);
+    ASSERT_ERR(corio_checkpoint_if_cancelled(), -ECANCELED);
+    ASSERT_ERR(corio_scope_exit(&sc), -ECANCELED);
+    ASSERT_OK(corio_scope_enter(&sc, 0.001));
+    double t0 = th_now();
+    while (th_now() - t0 < 0.003)
+        ; /* the deadline passes while the task runs */
+    ASSERT_ERR(corio_checkpoint_if_cancelled(), -ETIMEDOUT);
+    ASSERT_ERR(corio_scope_exit(&sc), -ETIMEDOUT);
+
+    /* A shielded scope holds an outer cancellation back. */
+    corio_cancel(corio_current());
+    ASSERT_OK(corio_scope_enter(&sc, -1));
+    ASSERT_OK(corio_scope_shield(&sc, true));
+    ASSERT_OK(corio_checkpoint_if_cancelled());
+    ASSERT_OK(corio_scope_exit(&sc));
+    ASSERT_ERR(corio_checkpoint_if_cancelled(), -ECANCELED);
+    return 0;
+}
+
+TEST(checkpoint_if_cancelled_delivers_without_suspending)
+{
+    ASSERT_OK(corio_run(check_without_suspending, NULL));
+    ASSERT_ERR(corio_checkpoint_if_cancelled(), -EPERM);
+}
+
 static int cleanup_done;
 
 static int cleans_up(void *arg)

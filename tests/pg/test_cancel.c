@@ -38,6 +38,29 @@ TEST(cancel_mid_query_returns_within_1s_and_the_next_query_works)
     RUN(cancel_mid_query);
 }
 
+/* A task that is already cancelled sends nothing: the statement never
+ * reaches the server. */
+static int cancelled_first(void *arg)
+{
+    (void)arg;
+    corio_pg *c = pg_open();
+    ASSERT_GE(corio_pg_exec(c, "CREATE TEMP TABLE t_first (x int)", 0, NULL),
+              0);
+    corio_cancel(corio_current());
+    ASSERT_ERR(corio_pg_exec(c, "INSERT INTO t_first VALUES (1)", 0, NULL),
+               -ECANCELED);
+    char buf[8];
+    ASSERT_STR_EQ(pg_scalar(c, "SELECT count(*) FROM t_first", buf,
+                            sizeof buf), "0");
+    corio_pg_close(c);
+    return 0;
+}
+
+TEST(a_cancelled_task_sends_no_statement)
+{
+    RUN(cancelled_first);
+}
+
 static int deadline(void *arg)
 {
     (void)arg;
