@@ -216,23 +216,33 @@ static struct region *region_new(struct corio__stack_pool *p)
     return r;
 }
 
-/* process_madvise on ourselves, for k ranges of len bytes at first + off,
- * first + stride + off, ...: 0, or -1 if it is not available here. The
- * ranges go to the kernel in small groups: carve() runs on the stack of
- * whichever task is starting the next one, which may be small. */
+/* process_madvise on ourselves (through fd, a pidfd of this process), for
+ * k ranges of len bytes at first + off, first + stride + off, ...: 0, or
+ * -1 if it is not available here. The ranges go to the kernel in small
+ * groups: carve() runs on the stack of whichever task is starting the
+ * next one, which may be small. */
 #define IOV_CHUNK 32
 static atomic_bool no_process_madvise;
 
-static int self_madvise(char *first, size_t stride, size_t k, size_t off,
-                        size_t len, int advice)
+/* A pidfd of this process for one carve, or -1. Not kept open between
+ * carves: a program may close every descriptor it did not open, and a
+ * stale number could name another process's pidfd by then. */
+static int self_pidfd(void)
 {
     if (atomic_load_explicit(&no_process_madvise, memory_order_relaxed))
         return -1;
     int fd = (int)syscall(SYS_pidfd_open, getpid(), 0);
-    if (fd < 0) {
+    if (fd < 0)
         atomic_store(&no_process_madvise, true);
+    return fd;
+}
+
+static int self_madvise(int fd, char *first, size_t stride, size_t k,
+                        size_t off, size_t len, int advice)
+{
+    if (fd < 0 ||
+        atomic_load_explicit(&no_process_madvise, memory_order_relaxed))
         return -1;
-    }
     struct iovec iov[IOV_CHUNK];
     int rc = 0;
     for (size_t done = 0; done < k && rc == 0;) {
@@ -250,7 +260,6 @@ static int self_madvise(char *first, size_t stride, size_t k, size_t off,
         }
         done += n;
     }
-    close(fd);
     return rc;
 }
 
@@ -276,8 +285,9 @@ static struct corio__stack *carve(struct corio__stack_pool *p, size_t want)
         return NULL;
     }
     /* Guards: a few calls for the whole batch where possible. */
-    if (!guard_inline || k == 1 ||
-        self_madvise(first, p->stride, k, 0, GUARD_SIZE,
+    int pidfd = k > 1 ? self_pidfd() : -1;
+    if (!guard_inline ||
+        self_madvise(pidfd, first, p->stride, k, 0, GUARD_SIZE,
                      MADV_GUARD_INSTALL) < 0) {
         for (size_t i = 0; i < k; i++) {
             char *g = first + i * p->stride;
@@ -287,6 +297,8 @@ static struct corio__stack *carve(struct corio__stack_pool *p, size_t want)
                 /* ENOMEM from mprotect: vm.max_map_count is reached. Keep
                  * the stacks whose guards are in. */
                 if (i == 0) {
+                    if (pidfd >= 0)
+                        close(pidfd);
                     errno = ENOMEM;
                     return NULL;
                 }
@@ -297,8 +309,10 @@ static struct corio__stack *carve(struct corio__stack_pool *p, size_t want)
     }
     /* The top page of each: a new task writes its first frame there. */
     if (k > 1)
-        self_madvise(first, p->stride, k, p->stride - page_size, page_size,
-                     MADV_POPULATE_WRITE);
+        self_madvise(pidfd, first, p->stride, k, p->stride - page_size,
+                     page_size, MADV_POPULATE_WRITE);
+    if (pidfd >= 0)
+        close(pidfd);
     for (size_t i = 0; i < k; i++) {
         struct corio__stack *s = &r->slots[r->used++];
         s->next = NULL;
