@@ -12,6 +12,9 @@
    order; SUSPENDS carries the tag "Suspends; cancellation point." or
    "Never suspends."; NAME lists the functions of the SYNOPSIS; See-also
    names documented functions or pages; docs/api/README.md links the page.
+   In the headers, the comment above each CORIO_API declaration (or above
+   the group it belongs to) says whether it suspends: "Suspends" or
+   "Never suspends" (corio's rule: a caller must know).
 4. Every example in docs/ (recursively) is compiled with -Wall -Wextra
    -Werror -std=gnu11 against the headers and libcorio.a, run with a 10 s
    time limit, and must exit 0. An example is a ```c block in a section
@@ -121,6 +124,33 @@ def header_decls(incdir):
                                  % (where, m.group(0)))
             decls[name] = (toks, where)
     return decls
+
+
+SUSPEND_TAG = re.compile(r"\b[Nn]ever\s+suspends?\b|\b[Ss]uspends\b")
+
+
+def untagged_decls(incdir):
+    """['file:line: name'] for each CORIO_API function whose comment
+    (the last comment before it) does not say whether it suspends."""
+    bad = []
+    hdir = os.path.join(incdir, "corio")
+    for fn in sorted(os.listdir(hdir)):
+        if not fn.endswith(".h"):
+            continue
+        path = os.path.join(hdir, fn)
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+        for m in re.finditer(r"\bCORIO_API\b[^;{}]*?\b(corio_\w+)\s*\(",
+                             text):
+            before = text[:m.start()]
+            end = before.rfind("*/")
+            start = before.rfind("/*", 0, end) if end >= 0 else -1
+            comment = re.sub(r"\s*\n\s*\*\s*", " ",
+                             before[start:end]) if start >= 0 else ""
+            if not SUSPEND_TAG.search(comment):
+                line = text.count("\n", 0, m.start()) + 1
+                bad.append("%s:%d: %s" % (show(path), line, m.group(1)))
+    return bad
 
 
 class Page:
@@ -467,6 +497,9 @@ def main():
     c = Checker(a)
     decls = header_decls(a.include)
     npages, ndoc = c.check_symbols(decls, os.path.join(a.docs, "api"))
+    for where in untagged_decls(a.include):
+        c.fail(where, "the header comment does not say whether it "
+               "suspends (\"Suspends...\" or \"Never suspends.\")")
     summary = "%d CORIO_API functions, %d documented in %d pages" % (
         len(decls), ndoc, npages)
     if not a.only_symbols:

@@ -32,7 +32,7 @@ CORIO_API int corio_getaddrinfo(const char *host, const char *service,
                                 const struct addrinfo *hints,
                                 struct addrinfo **res);
 
-/* Free a list from corio_getaddrinfo. NULL is allowed. */
+/* Free a list from corio_getaddrinfo. NULL is allowed. Never suspends. */
 CORIO_API void corio_freeaddrinfo(struct addrinfo *res);
 
 /* Use these name servers in the current loop's resolver, instead of those

@@ -33,7 +33,7 @@ CORIO_API corio_file *corio_file_open(const char *path, int flags,
  * suspends. */
 CORIO_API int corio_file_close(corio_file *f);
 
-/* The descriptor, or -1 for NULL. */
+/* The descriptor, or -1 for NULL. Never suspends. */
 CORIO_API int corio_file_fileno(const corio_file *f);
 
 /* read(2) at the file position: up to len bytes, 0 at end of file.

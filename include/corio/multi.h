@@ -30,7 +30,7 @@ typedef struct corio_multi_opts {
  * (ENOMEM, EAGAIN). Never suspends. */
 CORIO_API corio_multi *corio_multi_new(const corio_multi_opts *opts);
 
-/* The number of loops. */
+/* The number of loops. Never suspends. */
 CORIO_API unsigned corio_multi_size(const corio_multi *m);
 
 /* Loop i (0 .. size - 1), or NULL. Use it from other threads only through
@@ -51,7 +51,8 @@ CORIO_API int corio_multi_close(corio_multi *m);
 /* Run fn(arg) as the main task of every loop of a new corio_multi (opts
  * may be NULL), wait until all have returned, then close it. Returns 0 if
  * every call returned >= 0, else the first negative result by loop index;
- * -ENOMEM or -EAGAIN if the loops could not start. */
+ * -ENOMEM or -EAGAIN if the loops could not start. Never suspends: it
+ * blocks the calling thread, which must not run a loop. */
 CORIO_API int corio_multi_run(const corio_multi_opts *opts, corio_fn fn,
                               void *arg);
 
@@ -76,7 +77,7 @@ CORIO_API corio_xchan *corio_xchan_new(size_t capacity);
 
 /* Take another reference; returns c. Release with corio_xchan_unref; the
  * channel is freed with the last one, and items still in it are dropped.
- * Tasks waiting on it hold references of their own. */
+ * Tasks waiting on it hold references of their own. Never suspends. */
 CORIO_API corio_xchan *corio_xchan_ref(corio_xchan *c);
 CORIO_API void corio_xchan_unref(corio_xchan *c);
 

@@ -46,7 +46,8 @@ CORIO_API int corio_addr_unix(const char *path, struct sockaddr_storage *addr,
 CORIO_API int corio_addr_format(const struct sockaddr *addr, socklen_t len,
                                 char *buf, size_t cap);
 
-/* The port of an IPv4 or IPv6 address, -1 for other families. */
+/* The port of an IPv4 or IPv6 address, -1 for other families. Never
+ * suspends. */
 CORIO_API int corio_addr_port(const struct sockaddr *addr);
 
 /* ---- any socket ---- */
@@ -69,7 +70,7 @@ CORIO_API corio_sock *corio_sock_from_fd(int fd);
 CORIO_API int corio_sock_close(corio_sock *s);
 
 /* The descriptor, for setsockopt and the like; -1 for NULL. Do not close
- * it or make it blocking. */
+ * it or make it blocking. Never suspends. */
 CORIO_API int corio_sock_fileno(const corio_sock *s);
 
 /* bind(2) and listen(2). 0 or a negative errno. Never suspend. */

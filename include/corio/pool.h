@@ -74,8 +74,8 @@ CORIO_API corio_submission *corio_loop_submit(corio_loop *loop, corio_fn fn,
 /* Block the calling thread until the task has ended or timeout seconds
  * have passed (< 0: no limit), and store the task's result (fn's return
  * value, or -ECANCELED) in *result. 0, -ETIMEDOUT, or -EDEADLK when
- * called on the loop's own thread before the task ended. Not for tasks:
- * it blocks the thread. */
+ * called on the loop's own thread before the task ended. Never suspends:
+ * it blocks the thread, so it is not for tasks. */
 CORIO_API int corio_submission_wait(corio_submission *s, double timeout,
                                     int *result);
 
@@ -84,11 +84,11 @@ CORIO_API int corio_submission_wait(corio_submission *s, double timeout,
  * suspends. */
 CORIO_API int corio_submission_cancel(corio_submission *s);
 
-/* Whether the task has ended. */
+/* Whether the task has ended. Never suspends. */
 CORIO_API bool corio_submission_done(corio_submission *s);
 
 /* Release the handle. A task still running goes on; its result is
- * dropped. NULL is allowed. */
+ * dropped. NULL is allowed. Never suspends. */
 CORIO_API void corio_submission_free(corio_submission *s);
 
 /* ---- process pools ---- */
@@ -133,7 +133,8 @@ CORIO_API int corio_procpool_call(corio_procpool *pp, corio_proc_fn fn,
                                   const void *in, size_t in_len, void **out,
                                   size_t *out_len);
 
-/* The number of workers replaced after a crash or a cancellation. */
+/* The number of workers replaced after a crash or a cancellation. Never
+ * suspends. */
 CORIO_API unsigned long corio_procpool_replaced(const corio_procpool *pp);
 
 /* Stop the workers and the fork server and reap them (no zombies), then

@@ -55,11 +55,12 @@ CORIO_API corio_process *corio_process_exec(const char *file,
                                             const char *const argv[],
                                             const corio_process_opts *opts);
 
-/* Start cmd with /bin/sh -c (asyncio.create_subprocess_shell). */
+/* Start cmd with /bin/sh -c (asyncio.create_subprocess_shell); errors as
+ * corio_process_exec. Never suspends. */
 CORIO_API corio_process *corio_process_shell(const char *cmd,
                                              const corio_process_opts *opts);
 
-/* The child's process id. */
+/* The child's process id. Never suspends. */
 CORIO_API pid_t corio_process_pid(const corio_process *p);
 
 /* Write all len bytes to the child's stdin pipe. Returns len; after a
@@ -93,7 +94,7 @@ CORIO_API int corio_process_returncode(corio_process *p, int *status);
 /* Send sig to the child, through its pidfd (never to a recycled pid). 0,
  * -ESRCH once it has been waited for, -EINVAL. Never suspends. */
 CORIO_API int corio_process_send_signal(corio_process *p, int sig);
-/* SIGTERM and SIGKILL. */
+/* SIGTERM and SIGKILL, as corio_process_send_signal. Never suspends. */
 CORIO_API int corio_process_terminate(corio_process *p);
 CORIO_API int corio_process_kill(corio_process *p);
 

@@ -82,10 +82,11 @@ CORIO_API ssize_t corio_stream_readuntil(corio_stream *s, void *buf,
 CORIO_API ssize_t corio_stream_readline(corio_stream *s, void *buf,
                                         size_t cap);
 
-/* Whether the stream has ended and its buffer is empty (at_eof). */
+/* Whether the stream has ended and its buffer is empty (at_eof). Never
+ * suspends. */
 CORIO_API bool corio_stream_at_eof(const corio_stream *s);
 
-/* Bytes received and not yet read. */
+/* Bytes received and not yet read. Never suspends. */
 CORIO_API size_t corio_stream_buffered(const corio_stream *s);
 
 /* ---- writing ---- */
@@ -102,7 +103,7 @@ CORIO_API int corio_stream_write(corio_stream *s, const void *buf, size_t n);
 CORIO_API int corio_stream_writev(corio_stream *s, const struct iovec *iov,
                                   int iovcnt);
 
-/* Bytes written and not yet handed to the socket. */
+/* Bytes written and not yet handed to the socket. Never suspends. */
 CORIO_API size_t corio_stream_write_buffered(const corio_stream *s);
 
 /* Wait until the write buffer is small enough (StreamWriter.drain): at
@@ -125,7 +126,8 @@ CORIO_API int corio_stream_write_eof(corio_stream *s);
  * Suspends (while data is unsent); cancellation point. */
 CORIO_API int corio_stream_close(corio_stream *s);
 
-/* The stream's socket (borrowed), for options and addresses. */
+/* The stream's socket (borrowed), for options and addresses. Never
+ * suspends. */
 CORIO_API corio_sock *corio_stream_sock(corio_stream *s);
 
 /* ---- servers (asyncio.start_server) ---- */
@@ -156,7 +158,8 @@ CORIO_API corio_server *corio_start_server(const char *host, int port,
                                            corio_server_fn fn, void *arg,
                                            const corio_server_opts *opts);
 
-/* The same on a Unix domain socket at path (asyncio.start_unix_server). */
+/* The same on a Unix domain socket at path (asyncio.start_unix_server).
+ * Never suspends. */
 CORIO_API corio_server *
 corio_start_unix_server(const char *path, corio_server_fn fn, void *arg,
                         const corio_server_opts *opts);
@@ -168,10 +171,10 @@ CORIO_API corio_server *corio_server_new(corio_sock *listener,
                                          corio_server_fn fn, void *arg,
                                          const corio_server_opts *opts);
 
-/* The listening socket (borrowed), for its address. */
+/* The listening socket (borrowed), for its address. Never suspends. */
 CORIO_API corio_sock *corio_server_sock(corio_server *srv);
 
-/* Connections being served now. */
+/* Connections being served now. Never suspends. */
 CORIO_API size_t corio_server_connections(const corio_server *srv);
 
 /* Close the server gracefully: stop accepting, close the listener, wait up
@@ -199,7 +202,7 @@ typedef struct corio_multi_server corio_multi_server;
  * port that all share (corio_multi_server_port). Call it from a thread
  * that runs none of m's loops: it blocks until every loop listens. NULL
  * with errno set: as corio_start_server, EDEADLK from one of m's loops,
- * EINVAL. */
+ * EINVAL. Never suspends (it blocks the calling thread). */
 CORIO_API corio_multi_server *
 corio_multi_server_start(corio_multi *m, const char *host, int port,
                          corio_server_fn fn, void *arg,
@@ -211,7 +214,8 @@ CORIO_API int corio_multi_server_port(const corio_multi_server *ms);
 /* Close every loop's server as corio_server_close(srv, timeout) does,
  * then free ms. Returns how many handlers had to be cancelled in all, or
  * the first error; -EDEADLK (nothing happens) from one of m's loops. NULL
- * is allowed. Blocks the calling thread, like corio_multi_close. */
+ * is allowed. Never suspends: it blocks the calling thread, like
+ * corio_multi_close. */
 CORIO_API int corio_multi_server_close(corio_multi_server *ms,
                                        double timeout);
 

@@ -28,7 +28,8 @@ typedef struct corio_task_opts {
  * return value, or a negative errno if the runtime could not start (-EBUSY
  * when a loop already runs in this thread, -ENOMEM, -EINVAL for a NULL
  * main). Task references the program still holds when it returns are
- * freed with the loop. Runs a loop: call it outside any loop. */
+ * freed with the loop. Runs a loop: call it outside any loop. Never
+ * suspends (it blocks the calling thread until main returns). */
 CORIO_API int corio_run(corio_fn main, void *arg);
 
 /* The spawn functions below are also macros that record the file and
