@@ -119,6 +119,7 @@ struct client_args {
     double until;
     corio_tls_ctx *ctx;
     long conns;
+    long resumed;
     long failed;
     uint64_t bytes;
 };
@@ -138,6 +139,7 @@ static int client_task(void *arg)
                 break;
             continue;
         }
+        a->resumed += corio_tls_resumed(s);
         int rc = corio_stream_write(s, req, (size_t)reqlen);
         ssize_t n;
         while (rc == 0 && (n = corio_stream_read(s, buf, 65536)) > 0)
@@ -175,19 +177,22 @@ static int client(void *arg)
         a[i].until = t0 + r->secs;
         t[i] = corio_spawn(client_task, &a[i]);
     }
-    long conns = 0, failed = 0;
+    long conns = 0, failed = 0, resumed = 0;
     uint64_t bytes = 0;
     for (int i = 0; i < r->conc; i++) {
         corio_join(t[i]);
         conns += a[i].conns;
+        resumed += a[i].resumed;
         failed += a[i].failed;
         bytes += a[i].bytes;
     }
     double wall = corio_time() - t0;
-    printf("{\"conns\": %ld, \"failed\": %ld, \"bytes\": %llu, "
+    printf("{\"conns\": %ld, \"resumed\": %ld, \"failed\": %ld, "
+           "\"bytes\": %llu, "
            "\"seconds\": %.4f, \"conns_per_s\": %.1f, "
            "\"mb_per_s\": %.2f}\n",
-           conns, failed, (unsigned long long)bytes, wall, conns / wall,
+           conns, resumed, failed, (unsigned long long)bytes, wall,
+           conns / wall,
            (double)bytes / 1e6 / wall);
     free(a);
     free(t);
