@@ -155,24 +155,24 @@ CORIO_API corio_server *corio_tls_server_new(corio_sock *listener,
 /* ---- what a TLS stream negotiated (NULL or false for other streams) ----
  * Strings are the stream's and valid until it closes. Never suspend. */
 
-/* The ALPN protocol agreed on, or NULL. */
+/* The ALPN protocol agreed on, or NULL. Never suspends. */
 CORIO_API const char *corio_tls_alpn(corio_stream *s);
-/* Whether the handshake resumed an earlier session. */
+/* Whether the handshake resumed an earlier session. Never suspends. */
 CORIO_API bool corio_tls_resumed(corio_stream *s);
 /* The peer certificate's subject (RFC 2253: "CN=example.com,O=Example"),
- * or NULL if the peer sent none. */
+ * or NULL if the peer sent none. Never suspends. */
 CORIO_API const char *corio_tls_peer_subject(corio_stream *s);
 /* The protocol version ("TLSv1.3") and cipher suite
- * ("TLS_AES_256_GCM_SHA384"). */
+ * ("TLS_AES_256_GCM_SHA384"). Never suspend. */
 CORIO_API const char *corio_tls_version(corio_stream *s);
 CORIO_API const char *corio_tls_cipher(corio_stream *s);
-/* The server name (SNI) the client asked for, or NULL. */
+/* The server name (SNI) the client asked for, or NULL. Never suspends. */
 CORIO_API const char *corio_tls_server_name(corio_stream *s);
 /* Why the stream's last TLS operation failed, as OpenSSL says it ("" if
- * none; NULL for other streams). */
+ * none; NULL for other streams). Never suspends. */
 CORIO_API const char *corio_tls_error(corio_stream *s);
 /* The OpenSSL SSL object (borrowed), for what corio does not wrap; do not
- * read, write or shut it down yourself. */
+ * read, write or shut it down yourself. Never suspends. */
 CORIO_API void *corio_tls_openssl(corio_stream *s);
 
 #ifdef __cplusplus

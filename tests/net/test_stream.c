@@ -307,9 +307,15 @@ static int background(void *arg)
     rx_pause = 0;
     /* Written without drain: the stream sends it in the background while
      * the writer sleeps (asyncio's transport does the same). */
-    size_t total = 4 << 20;
-    for (size_t off = 0; off < total; off += 65536)
-        write_pattern(5, off, 65536);
+    /* Until the socket's buffers are full (their size depends on the
+     * kernel's autotuning), then 1 MiB more, which the stream keeps. */
+    size_t total = 0;
+    while (corio_stream_write_buffered(st) == 0 && total < (256u << 20)) {
+        write_pattern(5, total, 65536);
+        total += 65536;
+    }
+    for (int i = 0; i < 16; i++, total += 65536)
+        write_pattern(5, total, 65536);
     ASSERT_GT(corio_stream_write_buffered(st), 0);
     corio_task *r = corio_spawn(sink, NULL);
     for (int i = 0; i < 500 && received < total; i++)

@@ -13,6 +13,10 @@ src=$2
 work=$3
 asan=${4:-}
 mkdir -p "$work"
+# Whatever goes wrong, no core file of more than 1 GiB (ulimit -f counts
+# KiB here; a healthy one is a few MiB).
+ulimit -f 1048576 2>/dev/null || true
+ulimit -c 1048576 2>/dev/null || true
 core="$work/core.gdb_target"
 rm -f "$core" "$core".*
 command -v gdb >/dev/null || { echo "no gdb"; exit 77; }
