@@ -13,10 +13,9 @@ src=$2
 work=$3
 asan=${4:-}
 mkdir -p "$work"
-# Whatever goes wrong, no core file of more than 1 GiB (ulimit -f counts
-# KiB here; a healthy one is a few MiB).
-ulimit -f 1048576 2>/dev/null || true
-ulimit -c 1048576 2>/dev/null || true
+# Whatever goes wrong, no file of more than 1 GiB, gcore's core dumps
+# included (ulimit counts KiB here; a healthy core is a few MiB).
+ulimit -S -f 1048576 2>/dev/null || true
 core="$work/core.gdb_target"
 rm -f "$core" "$core".*
 command -v gdb >/dev/null || { echo "no gdb"; exit 77; }
@@ -82,7 +81,7 @@ case "$pattern" in
     echo "kernel core dumps go to a helper ($pattern): that part skipped"
     ;;
 *)
-    (cd "$work" && ulimit -c unlimited && rm -f core core.* &&
+    (cd "$work" && ulimit -S -c 1048576 && rm -f core core.* &&
         "$prog" >/dev/null 2>&1)
     kcore=$(ls -t "$work"/core* 2>/dev/null | grep -v gdb_target | head -1)
     if [ -n "$kcore" ]; then
