@@ -7,6 +7,7 @@
 
 #include <corio.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -127,12 +128,30 @@ static int spinner(void *arg)
     return 0;
 }
 
-static void *send_quit(void *arg)
+static atomic_int quit_sent;
+
+/* Spins until the signal is sent, then a little longer for the handler:
+ * a fixed spin is not enough where threads are slow to be scheduled
+ * (valgrind runs one thread at a time). */
+static int quit_spinner(void *arg)
 {
     (void)arg;
+    double t0 = th_now();
+    while (!atomic_load(&quit_sent) && th_now() - t0 < 30)
+        ; /* never suspends */
+    t0 = th_now();
+    while (th_now() - t0 < 0.2)
+        ;
+    return 0;
+}
+
+static void *send_quit(void *arg)
+{
     struct timespec ts = {0, 50 * 1000 * 1000};
     nanosleep(&ts, NULL);
-    kill(getpid(), SIGQUIT);
+    /* At the loop's thread, which is running the spinner. */
+    pthread_kill(*(pthread_t *)arg, SIGQUIT);
+    atomic_store(&quit_sent, 1);
     return NULL;
 }
 
@@ -140,11 +159,11 @@ static int quit_main(void *arg)
 {
     (void)arg;
     corio_task_opts o = {.name = "spinner"};
-    corio_task *sp = corio_spawn_opts(spinner, NULL, &o);
+    corio_task *sp = corio_spawn_opts(quit_spinner, NULL, &o);
     corio_task_opts o2 = {.name = "napper"};
     corio_task *s = corio_spawn_opts(sleeper, NULL, &o2);
-    pthread_t th;
-    pthread_create(&th, NULL, send_quit, NULL);
+    pthread_t th, self = pthread_self();
+    pthread_create(&th, NULL, send_quit, &self);
     corio_join(sp);
     corio_sleep(0.01); /* the loop iterates: the full dump */
     pthread_join(th, NULL);
