@@ -4,6 +4,9 @@ connections. Each row is a server (corio's bench_echo, a libuv callback
 server, Go net, Node net, asyncio and uvloop) that bench/run starts pinned
 to CPU 0, driven by bench_echo_load (plain C on epoll) pinned to CPU 1.
 
+corio's rows run once per backend, epoll and io_uring, forced with
+CORIO_BACKEND; the ratios are against corio streams on epoll.
+
 (m): CONNS connections each send SIZE bytes and wait for the echo, for
 SECONDS after a warm-up; reported: round trips per second, latency p50 and
 p99, and the server's CPU time (user + system, from /proc/PID/stat) per
@@ -21,6 +24,7 @@ import statistics
 import subprocess
 import time
 
+BASE = "corio streams (epoll)"  # the row the ratios are against
 SECONDS = None  # bench/run --seconds; None: 10, or 1 with --quick
 HZ = os.sysconf("SC_CLK_TCK")
 
@@ -45,9 +49,14 @@ def workloads(quick, corio_bin, go_bin, python, peers):
     idle = 500 if quick else 10000
     py = [python, os.path.join(peers, "echo.py")]
     node = ["node", os.path.join(peers, "echo.js")]
+    # corio's rows name their backend, which the environment forces.
+    epoll = ["env", "CORIO_BACKEND=epoll"] + corio_bin("echo")
+    uring = ["env", "CORIO_BACKEND=io_uring"] + corio_bin("echo")
     servers = [
-        ("corio (streams)", corio_bin("echo"), []),
-        ("corio (sockets)", corio_bin("echo"), ["--sock"]),
+        ("corio streams (epoll)", epoll, []),
+        ("corio sockets (epoll)", epoll, ["--sock"]),
+        ("corio streams (io_uring)", uring, []),
+        ("corio sockets (io_uring)", uring, ["--sock"]),
         ("libuv (callbacks)", [corio_bin("echo")[0].replace(
             "bench_echo", "bench_uv_echo")], []),
         ("Go net", go_bin("echo"), []),
@@ -71,7 +80,10 @@ def workloads(quick, corio_bin, go_bin, python, peers):
                   report=report_idle,
                   rows=[(label, cmd, idle, [], flags)
                         for label, cmd, flags in servers
-                        if label in ("corio (streams)", "corio (sockets)",
+                        if label in ("corio streams (epoll)",
+                                     "corio sockets (epoll)",
+                                     "corio streams (io_uring)",
+                                     "corio sockets (io_uring)",
                                      "libuv (callbacks)", "Go net")]),
     }
 
@@ -200,8 +212,8 @@ def _med(res, field):
 
 
 def report_echo(spec, key, samples, errors, fmt, ratio, table, failed):
-    base = _med(samples.get((key, "corio (streams)"), []), "rt_per_s")
-    base_cpu = _med(samples.get((key, "corio (streams)"), []),
+    base = _med(samples.get((key, BASE), []), "rt_per_s")
+    base_cpu = _med(samples.get((key, BASE), []),
                     "cpu_us_per_rt")
     rows = []
     for label, _, n, _, _ in spec["rows"]:
@@ -211,7 +223,7 @@ def report_echo(spec, key, samples, errors, fmt, ratio, table, failed):
             continue
         rt = _med(res, "rt_per_s")
         cpu = _med(res, "cpu_us_per_rt")
-        first = label == "corio (streams)"
+        first = label == BASE
         rows.append([label, fmt(rt),
                      "—" if first else
                      ratio(label, 1 / rt, 1 / base) if base else "",
@@ -228,7 +240,7 @@ def report_echo(spec, key, samples, errors, fmt, ratio, table, failed):
 
 
 def report_idle(spec, key, samples, errors, fmt, ratio, table, failed):
-    base = _med(samples.get((key, "corio (streams)"), []), "bytes_per_conn")
+    base = _med(samples.get((key, BASE), []), "bytes_per_conn")
     rows = []
     for label, _, n, _, _ in spec["rows"]:
         res = samples.get((key, label))
@@ -237,7 +249,7 @@ def report_idle(spec, key, samples, errors, fmt, ratio, table, failed):
             continue
         b = _med(res, "bytes_per_conn")
         rows.append([label, "{:,}".format(n), fmt(b),
-                     "—" if label == "corio (streams)" else
+                     "—" if label == BASE else
                      ratio(label, b, base, "more", "less") if base else "",
                      fmt(_med(res, "rss_after_kib") / 1024),
                      "%d" % len(res)])

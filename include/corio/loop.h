@@ -13,6 +13,15 @@
 extern "C" {
 #endif
 
+/* The I/O backend of a loop (corio_loop_opts.backend). */
+typedef enum corio_backend {
+    CORIO_BACKEND_DEFAULT = 0, /* the CORIO_BACKEND environment variable
+                                  ("epoll" or "io_uring"), else epoll */
+    CORIO_BACKEND_EPOLL,       /* readiness with epoll */
+    CORIO_BACKEND_IO_URING,    /* requests through an io_uring ring; epoll
+                                  if the kernel has no usable io_uring */
+} corio_backend;
+
 /* Options for corio_loop_new(); zero-initialise and set what you need. */
 typedef struct corio_loop_opts {
     /* Default stack size of the loop's tasks, in bytes (rounded up to whole
@@ -35,6 +44,9 @@ typedef struct corio_loop_opts {
      * every task is blocked and no I/O is ready, so sleeps and timeouts
      * take no real time. Also on whenever CORIO_SEED is set. */
     bool virtual_time;
+    /* The I/O backend (see corio_backend and corio_loop_backend()). A loop
+     * never fails for want of io_uring: it falls back to epoll. */
+    corio_backend backend;
 } corio_loop_opts;
 
 /* A scheduled callback, so that it can be cancelled (asyncio.Handle and
@@ -49,6 +61,11 @@ typedef struct corio_handle {
 /* Make a loop (asyncio.new_event_loop). opts may be NULL. NULL with errno
  * set on failure. Never suspends. */
 CORIO_API corio_loop *corio_loop_new(const corio_loop_opts *opts);
+
+/* The I/O backend the loop uses: "epoll" or "io_uring" (a static
+ * string). NULL: the loop running in this thread; NULL if there is none.
+ * Never suspends. */
+CORIO_API const char *corio_loop_backend(const corio_loop *loop);
 
 /* Free the loop. -EBUSY, and nothing is freed, while tasks are alive, task
  * references are held, callbacks are pending or descriptors (sockets,
@@ -74,12 +91,13 @@ CORIO_API corio_loop *corio_loop_current(void);
  * ended the run first, -EBUSY if a loop is already running in this thread,
  * -EINVAL for NULL, a closed loop or a task of another loop, -ENOMEM if
  * the thread's signal stack could not be made. Runs the loop: call it
- * outside any loop. */
+ * outside any loop. Never suspends (it is not for tasks). */
 CORIO_API int corio_loop_run_until_complete(corio_loop *loop, corio_task *t);
 
 /* Run the loop until corio_loop_stop() (loop.run_forever). 0, -EBUSY if
  * a loop is already running in this thread, -EINVAL for NULL or a closed
- * loop. Runs the loop: call it outside any loop. */
+ * loop. Runs the loop: call it outside any loop. Never suspends (it is
+ * not for tasks). */
 CORIO_API int corio_loop_run_forever(corio_loop *loop);
 
 /* Make a running loop return once it has finished its current iteration

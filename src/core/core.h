@@ -11,6 +11,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "corio/future.h"
 #include "corio/loop.h"
@@ -233,7 +234,7 @@ struct corio__scope {
 };
 
 /* ---- the loop ---- */
-struct corio__backend;
+struct corio__backend_ops;
 
 struct corio_loop {
     corio_task *current;                /* running task; NULL in the loop */
@@ -253,7 +254,11 @@ struct corio_loop {
     size_t nios;               /* descriptors open (not internal ones) */
     size_t stack_size;         /* default usable stack size, bytes */
     struct corio__stack_pools *stacks;
-    struct corio__backend *backend;
+    const struct corio__backend_ops *bops; /* the backend's functions */
+    void *backend;        /* the backend's state (its own struct) */
+    bool uring;           /* the backend is io_uring: sockets and files
+                             go through its ring, and descriptors are
+                             armed when a task first waits on them */
     /* call_soon_threadsafe: a mutex-protected list and an eventfd. */
     pthread_mutex_t tsq_lock;
     struct corio__tsq_item *tsq_head;  /* guarded by tsq_lock */
@@ -479,6 +484,7 @@ struct corio__io {
     corio_loop *loop;
     int fd;
     uint8_t ready;    /* CORIO__IN / CORIO__OUT seen and not yet cleared */
+    bool ring;        /* the loop's backend is io_uring (loop->uring) */
     bool oneshot;
     bool internal;    /* the loop's own (a resolver's, a pool's): does not
                          keep the loop from closing */
@@ -489,6 +495,8 @@ struct corio__io {
     void (*free_fn)(struct corio__io *); /* for a closer that could not
                                             wait: the last task out frees */
     struct corio__wq wait[2]; /* [0] readers, [1] writers */
+    void *bdata;      /* the backend's state for it (io_uring: its polls
+                         and queued accepts), or NULL */
 };
 
 /* Register fd with the loop. 0 or a negative errno from the backend. An
@@ -519,20 +527,136 @@ CORIO_HIDDEN bool corio__io_unwatch(struct corio__io *io,
 /* The backend saw events on io (backend files call this). */
 CORIO_HIDDEN void corio__io_ready(struct corio__io *io, unsigned dirs);
 
-/* ---- backend (one file per implementation in backend/) ---- */
-CORIO_HIDDEN int corio__backend_init(corio_loop *loop);
-CORIO_HIDDEN void corio__backend_close(corio_loop *loop);
-/* Wait up to timeout ns (-1: forever, 0: do not block) and dispatch. */
-CORIO_HIDDEN int corio__backend_poll(corio_loop *loop, int64_t timeout);
-/* Whether a poll with timeout 0 could find anything: false lets the loop
- * skip the system call when only tasks are running. */
-CORIO_HIDDEN bool corio__backend_busy(corio_loop *loop);
-/* Register / re-arm (one-shot mode, for events) / deregister io. */
-CORIO_HIDDEN int corio__backend_watch(corio_loop *loop, struct corio__io *io);
-CORIO_HIDDEN int corio__backend_arm(corio_loop *loop, struct corio__io *io,
-                                    unsigned events);
-CORIO_HIDDEN void corio__backend_unwatch(corio_loop *loop,
-                                         struct corio__io *io);
+/* A task left io after a park (io->inside was raised for it): the last
+ * one out lets a closer go on, or frees io for a closer that could not
+ * wait. */
+CORIO_HIDDEN void corio__io_leave(struct corio__io *io);
+/* Park the current task on io's queue for dir until woken: the waker's
+ * rc, -ECANCELED, -ETIMEDOUT, or -EBADF if io was closed meanwhile. Does
+ * not arm anything: for waits on state kept by the io's owner. */
+CORIO_HIDDEN int corio__io_park(struct corio__io *io, unsigned dir);
+
+/* ---- backend (one file per implementation in backend/) ----
+ *
+ * A const vtable chosen when the loop is made (style.md, section 8): the
+ * kernel decides between epoll and io_uring, so only run time can. */
+struct corio__backend_ops {
+    const char *name; /* "epoll", "io_uring" */
+    int (*init)(corio_loop *loop);
+    void (*close)(corio_loop *loop);
+    /* Wait up to timeout ns (-1: forever, 0: do not block) and dispatch;
+     * returns the number of events or completions handled. */
+    int (*poll)(corio_loop *loop, int64_t timeout);
+    /* Whether a poll with timeout 0 could find anything: false lets the
+     * loop skip the system call when only tasks are running. */
+    bool (*busy)(corio_loop *loop);
+    /* Register / arm for events / deregister io. epoll arms one-shot
+     * descriptors only; io_uring arms every descriptor when a task is
+     * about to wait on it (corio__io_want). */
+    int (*watch)(corio_loop *loop, struct corio__io *io);
+    int (*arm)(corio_loop *loop, struct corio__io *io, unsigned events);
+    void (*unwatch)(corio_loop *loop, struct corio__io *io);
+};
+
+CORIO_HIDDEN extern const struct corio__backend_ops corio__epoll_ops;
+#ifdef CORIO_HAVE_URING
+CORIO_HIDDEN extern const struct corio__backend_ops corio__uring_ops;
+#endif
+
+/* Choose the backend (opts, CORIO_BACKEND, what the kernel supports) and
+ * set it up; an io_uring that cannot be had falls back to epoll. */
+CORIO_HIDDEN int corio__backend_init(corio_loop *loop,
+                                     const corio_loop_opts *opts);
+static inline void corio__backend_close(corio_loop *loop)
+{
+    if (loop->bops)
+        loop->bops->close(loop);
+    loop->bops = NULL;
+}
+static inline int corio__backend_poll(corio_loop *loop, int64_t timeout)
+{
+    return loop->bops->poll(loop, timeout);
+}
+static inline bool corio__backend_busy(corio_loop *loop)
+{
+    return loop->bops->busy(loop);
+}
+static inline int corio__backend_watch(corio_loop *loop,
+                                       struct corio__io *io)
+{
+    return loop->bops->watch(loop, io);
+}
+static inline int corio__backend_arm(corio_loop *loop, struct corio__io *io,
+                                     unsigned events)
+{
+    return loop->bops->arm(loop, io, events);
+}
+static inline void corio__backend_unwatch(corio_loop *loop,
+                                          struct corio__io *io)
+{
+    loop->bops->unwatch(loop, io);
+}
+
+/* A task is about to park on io's queue for dir (CORIO__IN or
+ * CORIO__OUT) outside corio__io_wait: make sure the backend reports the
+ * readiness. epoll registered the descriptor for both directions once, so
+ * only io_uring has something to do (arm a poll). 0 or a negative errno. */
+static inline int corio__io_want(struct corio__io *io, unsigned dir)
+{
+    if (likely(!io->ring) || io->closed)
+        return 0;
+    return corio__backend_arm(io->loop, io, dir);
+}
+
+/* ---- operations through the loop's io_uring (backend/uring.c) ----
+ *
+ * When loop->uring is set, sockets and files submit requests to the
+ * loop's ring instead of trying a system call and waiting for readiness.
+ * A request lives in its task's storage; the loop submits everything an
+ * iteration queued with one io_uring_enter, and its completion wakes the
+ * task. A task cancelled (or closed on) while its request is in the
+ * kernel cancels it there and waits, uncancellably, for its completion,
+ * so the kernel never writes into memory the task has left; an operation
+ * that completed anyway wins, and the cancellation is kept for the next
+ * suspension (corio__repend). */
+struct corio__ureq {
+    uint8_t kind;     /* what the completion does (backend/uring.c) */
+    bool done;        /* the completion came */
+    int res;          /* its result */
+    unsigned flags;   /* its flags (IORING_CQE_F_*) */
+    corio_task *task; /* the task waiting for it */
+};
+
+/* The functions below return what the operation returned (>= 0 or a
+ * negative errno), or -ECANCELED / -ETIMEDOUT (the task was cancelled
+ * before the operation completed, which then had no effect), -EBADF (io
+ * was closed meanwhile), -ENOMEM. Call them from a task of io's loop. */
+CORIO_HIDDEN ssize_t corio__uring_recv(struct corio__io *io, void *buf,
+                                       size_t len, int flags);
+CORIO_HIDDEN ssize_t corio__uring_send(struct corio__io *io, const void *buf,
+                                       size_t len, int flags);
+struct msghdr;
+CORIO_HIDDEN ssize_t corio__uring_recvmsg(struct corio__io *io,
+                                          struct msghdr *msg, int flags);
+CORIO_HIDDEN ssize_t corio__uring_sendmsg(struct corio__io *io,
+                                          const struct msghdr *msg,
+                                          int flags);
+/* Accept a connection on listening io (non-blocking, close-on-exec): its
+ * descriptor. many: a server that accepts all the time, served from the
+ * connections one multishot accept request queues ahead of it; else one
+ * accept request of the caller's (nothing is accepted while nobody asks,
+ * so the listen backlog applies). */
+CORIO_HIDDEN int corio__uring_accept(struct corio__io *io, bool many);
+/* A free submission entry of the loop's ring (a struct io_uring_sqe *),
+ * submitting what is queued to make room if needed; NULL if the kernel
+ * takes nothing. For modules that prepare requests of their own (files). */
+CORIO_HIDDEN void *corio__uring_sqe(corio_loop *loop);
+/* Wait as the current task for the request prepared in sqe, parked on
+ * io's queue for dir (io may be NULL). 0 when q completed (q->res holds
+ * its result), else as above. */
+CORIO_HIDDEN int corio__uring_await(corio_loop *loop, void *sqe,
+                                    struct corio__ureq *q,
+                                    struct corio__io *io, unsigned dir);
 
 /* ---- debugging (debug.c) ---- */
 /* Register a new loop on the process's list (for dumps and gdb) and read

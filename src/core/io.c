@@ -19,6 +19,7 @@ static int watch(corio_loop *loop, struct corio__io *io, int fd,
     io->fd = fd;
     io->oneshot = oneshot;
     io->internal = internal;
+    io->ring = loop->uring;
     int rc = corio__backend_watch(loop, io);
     if (rc < 0)
         return rc;
@@ -82,9 +83,7 @@ void corio__io_ready(struct corio__io *io, unsigned dirs)
         corio__wq_wake_all(&io->wait[1], 0);
 }
 
-/* A task is done with io after a park: the last one out lets the closer
- * go on, or frees io for a closer that could not wait. */
-static void leave(struct corio__io *io)
+void corio__io_leave(struct corio__io *io)
 {
     if (--io->inside == 0 && io->closed) {
         if (io->closer)
@@ -112,7 +111,7 @@ static int park_on(struct corio__io *io, corio_loop *loop, corio_task *self,
     corio__wq_remove(q, &n);
     if (io->closed)
         rc = -EBADF; /* closed while we waited, whatever woke us */
-    leave(io);
+    corio__io_leave(io);
     return rc;
 }
 
@@ -125,6 +124,22 @@ int corio__io_wait(struct corio__io *io, unsigned dir)
         return -EBADF;
     if (io->ready & dir)
         return 0;
+    if (!self)
+        return -EPERM;
+    int rc = corio__io_want(io, dir);
+    if (rc < 0)
+        return rc;
+    return park_on(io, loop, self, &io->wait[dir == CORIO__IN ? 0 : 1],
+                   NULL);
+}
+
+int corio__io_park(struct corio__io *io, unsigned dir)
+{
+    corio_loop *loop;
+    corio_task *self = corio__self(&loop);
+
+    if (io->closed)
+        return -EBADF;
     if (!self)
         return -EPERM;
     return park_on(io, loop, self, &io->wait[dir == CORIO__IN ? 0 : 1],

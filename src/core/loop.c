@@ -79,6 +79,44 @@ static size_t env_stack_size(void)
     return (size_t)v;
 }
 
+/* The backend a loop gets when neither its options nor CORIO_BACKEND
+ * name one, if the kernel supports io_uring. */
+#define DEFAULT_URING false
+
+int corio__backend_init(corio_loop *loop, const corio_loop_opts *opts)
+{
+    corio_backend want = opts ? opts->backend : CORIO_BACKEND_DEFAULT;
+    if (want == CORIO_BACKEND_DEFAULT) {
+        const char *env = getenv("CORIO_BACKEND");
+        if (env && strcmp(env, "epoll") == 0)
+            want = CORIO_BACKEND_EPOLL;
+        else if (env && strcmp(env, "io_uring") == 0)
+            want = CORIO_BACKEND_IO_URING;
+    }
+#ifdef CORIO_HAVE_URING
+    if (want == CORIO_BACKEND_IO_URING ||
+        (want == CORIO_BACKEND_DEFAULT && DEFAULT_URING)) {
+        /* Any failure (no io_uring in this kernel, forbidden by a sysctl
+         * or seccomp, out of memory for the ring) falls back to epoll. */
+        loop->bops = &corio__uring_ops;
+        if (corio__uring_ops.init(loop) == 0)
+            return 0;
+    }
+#endif
+    loop->bops = &corio__epoll_ops;
+    int rc = corio__epoll_ops.init(loop);
+    if (rc < 0)
+        loop->bops = NULL;
+    return rc;
+}
+
+const char *corio_loop_backend(const corio_loop *loop)
+{
+    if (!loop)
+        loop = corio__tls_loop;
+    return loop && loop->bops ? loop->bops->name : NULL;
+}
+
 corio_loop *corio_loop_new(const corio_loop_opts *opts)
 {
     size_t stack = opts && opts->stack_size ? opts->stack_size
@@ -107,7 +145,7 @@ corio_loop *corio_loop_new(const corio_loop_opts *opts)
     rc = corio__stacks_init(loop);
     if (rc < 0)
         goto err_free_ctx;
-    rc = corio__backend_init(loop);
+    rc = corio__backend_init(loop, opts);
     if (rc < 0)
         goto err_close_stacks;
     if (pthread_mutex_init(&loop->tsq_lock, NULL) != 0) {

@@ -25,6 +25,9 @@ struct corio_sock {
                             asked for, so the receive queue was empty;
                             until the loop reports new input, the next
                             read waits first instead of meeting EAGAIN */
+    bool accept_many;    /* a server's listener: on io_uring, one
+                            multishot request accepts ahead of the
+                            accepting task (set by server.c) */
 };
 
 /* The entry check of every suspending call: -ECANCELED or -ETIMEDOUT if

@@ -191,6 +191,7 @@ corio_server *corio__server_new_open(corio_sock *listener,
     }
     srv->loop = loop;
     srv->lsock = listener;
+    listener->accept_many = true; /* accepts until closed */
     srv->fn = fn;
     srv->arg = arg;
     srv->open = open;

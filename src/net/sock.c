@@ -48,6 +48,7 @@ corio_sock *corio__sock_wrap(int fd, int family, int type)
     s->family = family;
     s->type = type;
     s->drained = false;
+    s->accept_many = false;
     return s;
 }
 
@@ -232,11 +233,24 @@ corio_sock *corio_sock_accept(corio_sock *l)
         errno = -rc;
         return NULL;
     }
+    /* io_uring: an accept request, or a server's multishot one. */
+    bool ring = l->io.ring && corio__tls_loop->current;
     for (;;) {
-        int fd = corio__fail_syscall()
+        int fd;
+        if (ring) {
+            fd = corio__uring_accept(&l->io, l->accept_many);
+            if (fd < 0) {
+                if (accept_retry(-fd))
+                    continue;
+                errno = -fd;
+                return NULL;
+            }
+        } else {
+            fd = corio__fail_syscall()
                      ? (errno = EMFILE, -1)
                      : accept4(l->io.fd, NULL, NULL,
                                SOCK_NONBLOCK | SOCK_CLOEXEC);
+        }
         if (fd >= 0) {
             corio_sock *s = corio__sock_wrap(fd, l->family, l->type);
             if (!s) {
@@ -301,6 +315,8 @@ static ssize_t recv_msg(corio_sock *s, struct msghdr *msg, int flags)
     int rc = corio__net_checkpoint();
     if (rc)
         return rc;
+    if (s->io.ring && corio__tls_loop->current)
+        return corio__uring_recvmsg(&s->io, msg, flags);
     for (;;) {
         ssize_t n = recvmsg(s->io.fd, msg, flags);
         if (n >= 0)
@@ -334,6 +350,11 @@ ssize_t corio_sock_recvfrom(corio_sock *s, void *buf, size_t len,
         int rc = corio__net_checkpoint();
         if (rc || !len)
             return rc; /* a read of nothing would wait for data */
+        if (s->io.ring && corio__tls_loop->current) {
+            /* io_uring: one request, which the kernel completes when
+             * data comes; no readiness round trip. */
+            return corio__uring_recv(&s->io, buf, len, 0);
+        }
         if (s->drained && !(s->io.ready & (CORIO__IN | CORIO__HUP))) {
             /* The last read emptied the queue and nothing came since:
              * recv would say EAGAIN. Save that system call (a third of
@@ -425,6 +446,7 @@ static ssize_t send_msg(corio_sock *s, const struct msghdr *m, int flags)
         return rc;
 
     bool stream = s->type == SOCK_STREAM;
+    bool ring = s->io.ring && corio__tls_loop->current;
     const struct iovec *iov = m->msg_iov;
     size_t left = m->msg_iovlen;
     size_t off = 0; /* bytes of iov[0] already sent */
@@ -452,7 +474,22 @@ static ssize_t send_msg(corio_sock *s, const struct msghdr *m, int flags)
         }
         h.msg_iov = win;
         h.msg_iovlen = n;
-        ssize_t r = sendmsg(s->io.fd, &h, flags);
+        ssize_t r;
+        if (ring && done && (rc = corio__net_checkpoint()) != 0)
+            return (ssize_t)done; /* cancelled between two parts */
+        if (ring) {
+            /* io_uring: the kernel waits for room itself. A plain send
+             * where one buffer is all there is (cheaper than sendmsg). */
+            if (n == 1 && !h.msg_name && !h.msg_control)
+                r = corio__uring_send(&s->io, win[0].iov_base,
+                                      win[0].iov_len, flags);
+            else
+                r = corio__uring_sendmsg(&s->io, &h, flags);
+            if (r < 0)
+                return done ? (ssize_t)done : r;
+        } else {
+            r = sendmsg(s->io.fd, &h, flags);
+        }
         if (r >= 0) {
             done += (size_t)r;
             if (!stream)

@@ -180,7 +180,17 @@ corio_sock *corio__tcp_connect_list(const struct addrinfo *res,
         if (failed || !active)
             continue;
 
-        /* Park on every connecting socket, until the next start is due. */
+        /* Park on every connecting socket, until the next start is due
+         * (io_uring arms a poll on each first: -ENOMEM fails the connect,
+         * as would any allocation). */
+        int wrc = 0;
+        for (size_t i = 0; i < next && wrc == 0; i++)
+            if (at[i].s)
+                wrc = corio__io_want(&at[i].s->io, CORIO__OUT);
+        if (wrc < 0) {
+            rc = wrc;
+            break;
+        }
         for (size_t i = 0; i < next; i++)
             if (at[i].s) {
                 at[i].node.task = self;

@@ -83,7 +83,11 @@ int corio__fop_run(struct corio__fop *o)
     int rc = corio__checkpoint(self);
     if (rc < 0)
         return rc;
-    if (corio__uring_supports(o->op)) {
+    if (loop->uring && corio__uring_supports(o->op)) {
+        rc = corio__uring_loop_run(loop, o);
+        if (rc != -EAGAIN)
+            return rc;
+    } else if (corio__uring_supports(o->op)) {
         struct corio__uring *r = corio__uring_get(x);
         if (r) {
             rc = corio__uring_run(r, x, o);
@@ -105,7 +109,7 @@ const char *corio_file_io_backend(void)
     corio_loop *loop = corio__tls_loop;
     if (!corio__uring_supports(CORIO__OP_READ))
         return "pool";
-    if (!loop)
+    if (!loop || loop->uring)
         return "io_uring";
     struct corio__loopx *x = corio__loopx_get(loop);
     return x && corio__uring_get(x) ? "io_uring" : "pool";

@@ -51,6 +51,11 @@ CORIO_HIDDEN int corio__uring_run(struct corio__uring *r,
                                   struct corio__loopx *x,
                                   struct corio__fop *o);
 
+/* Run o through the ring of a loop on the io_uring backend, as the
+ * current task: as corio__uring_run. */
+CORIO_HIDDEN int corio__uring_loop_run(corio_loop *loop,
+                                       struct corio__fop *o);
+
 /* Run o by whichever path applies: 0 with o->res set (the call ran), or
  * -ECANCELED / -ETIMEDOUT / -EPERM / -ENOMEM (it had no effect). */
 CORIO_HIDDEN int corio__fop_run(struct corio__fop *o);

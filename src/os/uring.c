@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-/* File operations through io_uring: one ring per loop, whose completions
- * signal the loop's port eventfd (pool/port.c), so the tasks waiting on
- * the port reap them. A task prepares its request in the submission ring
- * and parks; a call_soon callback submits everything prepared in the
- * meantime with one system call, so tasks that run in the same iteration
- * share a submission. A cancelled task cancels its request in the kernel
+/* File operations through io_uring. A loop on the io_uring backend
+ * submits them to its own ring (corio__uring_loop_run: no second ring and
+ * no eventfd hop). Other loops get a ring of their own for files, whose
+ * completions signal the loop's port eventfd (pool/port.c), so the tasks
+ * waiting on the port reap them. A task prepares its request in the
+ * submission ring and parks; a call_soon callback submits everything
+ * prepared in the meantime with one system call, so tasks that run in the
+ * same iteration share a submission. A cancelled task cancels its request in the kernel
  * (IORING_OP_ASYNC_CANCEL) and then waits, uncancellably, for the
  * request's completion: the kernel may write into the task's buffer until
  * then. Which operations the kernel supports is probed once per process;
@@ -276,6 +278,24 @@ int corio__uring_run(struct corio__uring *r, struct corio__loopx *x,
     return 0;
 }
 
+/* ---- the loop's own ring (the io_uring backend) ---- */
+
+int corio__uring_loop_run(corio_loop *loop, struct corio__fop *o)
+{
+    if (o->len > 0x7ffff000)
+        o->len = 0x7ffff000;
+    struct io_uring_sqe *sqe = corio__uring_sqe(loop);
+    if (!sqe)
+        return -EAGAIN;
+    prep(sqe, o);
+    struct corio__ureq q;
+    int rc = corio__uring_await(loop, sqe, &q, NULL, 0);
+    if (rc < 0)
+        return rc;
+    o->res = q.res;
+    return 0;
+}
+
 #else /* !CORIO_HAVE_URING */
 
 struct corio__uring {
@@ -292,6 +312,13 @@ struct corio__uring *corio__uring_get(struct corio__loopx *x)
 {
     (void)x;
     return NULL;
+}
+
+int corio__uring_loop_run(corio_loop *loop, struct corio__fop *o)
+{
+    (void)loop;
+    (void)o;
+    return -EAGAIN;
 }
 
 int corio__uring_run(struct corio__uring *r, struct corio__loopx *x,

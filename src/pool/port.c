@@ -55,6 +55,13 @@ static struct corio__loopx *create(corio_loop *loop)
     rc = corio__io_watch_internal(loop, &x->io, x->efd, false);
     if (rc < 0)
         goto err_close;
+    /* io_uring arms its poll now, so that an uncancellable wait on the
+     * port never meets an allocation that can fail. */
+    rc = corio__io_want(&x->io, CORIO__IN);
+    if (rc < 0) {
+        corio__io_unwatch(&x->io, NULL);
+        goto err_close;
+    }
     if (pthread_mutex_init(&x->lock, NULL) != 0) {
         rc = -ENOMEM;
         goto err_unwatch;
@@ -196,7 +203,9 @@ static int lead(struct corio__loopx *x, struct corio__xwait *w,
         drain(x);
         if (w->done)
             return 0;
-        int rc = park_on(&x->io.wait[0], loop, self, nocancel);
+        int rc = corio__io_want(&x->io, CORIO__IN);
+        if (rc == 0)
+            rc = park_on(&x->io.wait[0], loop, self, nocancel);
         if (rc < 0)
             return rc;
     }

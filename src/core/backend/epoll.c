@@ -15,16 +15,16 @@
 
 #define MAX_EVENTS 256
 
-struct corio__backend {
+struct epoll_backend {
     int epfd;
     unsigned watched; /* descriptors registered besides the eventfd */
 };
 
 static atomic_int have_pwait2 = 1; /* cleared on ENOSYS */
 
-int corio__backend_init(corio_loop *loop)
+static int ep_init(corio_loop *loop)
 {
-    struct corio__backend *b = corio__calloc(1, sizeof *b);
+    struct epoll_backend *b = corio__calloc(1, sizeof *b);
     if (!b)
         return -ENOMEM;
     int rc;
@@ -61,9 +61,9 @@ err_free:
     return rc;
 }
 
-void corio__backend_close(corio_loop *loop)
+static void ep_close(corio_loop *loop)
 {
-    struct corio__backend *b = loop->backend;
+    struct epoll_backend *b = loop->backend;
     if (!b)
         return;
     close(b->epfd);
@@ -73,14 +73,14 @@ void corio__backend_close(corio_loop *loop)
     loop->backend = NULL;
 }
 
-bool corio__backend_busy(corio_loop *loop)
+static bool ep_busy(corio_loop *loop)
 {
-    return loop->backend->watched != 0;
+    return ((struct epoll_backend *)loop->backend)->watched != 0;
 }
 
-int corio__backend_watch(corio_loop *loop, struct corio__io *io)
+static int ep_watch(corio_loop *loop, struct corio__io *io)
 {
-    struct corio__backend *b = loop->backend;
+    struct epoll_backend *b = loop->backend;
     struct epoll_event ev = {.data.ptr = io};
     /* One-shot descriptors start disarmed: each wait arms them. */
     ev.events = io->oneshot ? EPOLLONESHOT
@@ -95,29 +95,29 @@ int corio__backend_watch(corio_loop *loop, struct corio__io *io)
     return 0;
 }
 
-int corio__backend_arm(corio_loop *loop, struct corio__io *io,
-                       unsigned events)
+static int ep_arm(corio_loop *loop, struct corio__io *io, unsigned events)
 {
     struct epoll_event ev = {.data.ptr = io, .events = EPOLLONESHOT};
     if (events & CORIO__IN)
         ev.events |= EPOLLIN | EPOLLRDHUP;
     if (events & CORIO__OUT)
         ev.events |= EPOLLOUT;
-    if (epoll_ctl(loop->backend->epfd, EPOLL_CTL_MOD, io->fd, &ev) < 0)
+    struct epoll_backend *b = loop->backend;
+    if (epoll_ctl(b->epfd, EPOLL_CTL_MOD, io->fd, &ev) < 0)
         return -errno;
     return 0;
 }
 
-void corio__backend_unwatch(corio_loop *loop, struct corio__io *io)
+static void ep_unwatch(corio_loop *loop, struct corio__io *io)
 {
-    struct corio__backend *b = loop->backend;
+    struct epoll_backend *b = loop->backend;
     /* The descriptor may be closed already, which removed it from the
      * epoll set; ignore the error then. */
     epoll_ctl(b->epfd, EPOLL_CTL_DEL, io->fd, NULL);
     b->watched--;
 }
 
-static int wait_events(struct corio__backend *b, struct epoll_event *ev,
+static int wait_events(struct epoll_backend *b, struct epoll_event *ev,
                        int64_t timeout)
 {
     if (atomic_load_explicit(&have_pwait2, memory_order_relaxed)) {
@@ -142,9 +142,9 @@ static int wait_events(struct corio__backend *b, struct epoll_event *ev,
     return epoll_wait(b->epfd, ev, MAX_EVENTS, ms);
 }
 
-int corio__backend_poll(corio_loop *loop, int64_t timeout)
+static int ep_poll(corio_loop *loop, int64_t timeout)
 {
-    struct corio__backend *b = loop->backend;
+    struct epoll_backend *b = loop->backend;
     struct epoll_event ev[MAX_EVENTS];
 
     int n = wait_events(b, ev, timeout);
@@ -175,3 +175,14 @@ int corio__backend_poll(corio_loop *loop, int64_t timeout)
     corio__tsq_drain(loop);
     return n;
 }
+
+const struct corio__backend_ops corio__epoll_ops = {
+    .name = "epoll",
+    .init = ep_init,
+    .close = ep_close,
+    .poll = ep_poll,
+    .busy = ep_busy,
+    .watch = ep_watch,
+    .arm = ep_arm,
+    .unwatch = ep_unwatch,
+};
