@@ -9,7 +9,7 @@ run_pkgs="cmake make gcc pkg-config liburing-dev libc-ares-dev libssl-dev
 test_pkgs="$run_pkgs openssl clang libclang-rt-14-dev valgrind gdb
   gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user postgresql"
 bench_pkgs="$run_pkgs openssl python3 python3-uvloop golang-go nodejs
-  util-linux libuv1-dev postgresql python3-asyncpg"
+  util-linux libuv1-dev postgresql python3-asyncpg fio"
 
 case "${1:-run}" in
 run) want=$run_pkgs ;;
