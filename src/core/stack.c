@@ -45,7 +45,14 @@
 #define MADV_POPULATE_WRITE 23
 #endif
 
+/* The guard must be at least the probe interval of -fstack-clash-protection,
+ * or a large frame steps over it: GCC probes every 4 KiB on x86-64 but
+ * assumes 64 KiB guards on aarch64. Guards are address space only. */
+#if defined(__aarch64__)
+#define GUARD_SIZE (64 * 1024)
+#else
 #define GUARD_SIZE (16 * 1024)
+#endif
 /* How far below a stack a fault still counts as its overflow. */
 #define FAR_BELOW (1024 * 1024)
 #define STACK_MIN (16 * 1024)
