@@ -28,10 +28,17 @@
    libpq, and run with CORIO_PG_DSN from --pg-dsn-file (the throwaway
    cluster of the CTest fixture "pg") unless it is set; without --pg-lib
    they are skipped, and without a server they print so and exit 0.
+   Examples that include <corio/http.h>, <corio/http_server.h> or
+   <corio/http_client.h> link libcorio_http.a (--http-lib), then
+   libcorio_tls.a if --tls-lib is given (corio_http uses it for HTTPS),
+   and what --http-libs names (libcurl, OpenSSL) after libcorio.a; without
+   --http-lib they are skipped, and so are those that use the client
+   (corio_http_session_*) when --no-http-client says it was not built.
 
 The examples/*.c programs are not checked here: CMake builds and runs them.
 
 Usage: tools/check-docs.py --lib build/libcorio.a [--cc gcc] [-v]
+           [--tls-lib ...] [--pg-lib ...] [--http-lib ...]
        tools/check-docs.py --only-symbols
 Exits 0 when everything passes, 1 on any failure, 2 on bad usage.
 """
@@ -54,6 +61,17 @@ CFLAGS = ["-Wall", "-Wextra", "-Werror", "-std=gnu11"]
 TOKEN = re.compile(r"[A-Za-z_]\w*|\d+|\.\.\.|\S")
 FENCE = re.compile(r"^(```|~~~)\s*(\S*)\s*$")
 HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
+HTTP_INCLUDE = re.compile(r"#\s*include\s*<corio/http(_server|_client)?\.h>")
+
+
+def uses_http(text):
+    """Whether an example includes one of corio_http's headers."""
+    return HTTP_INCLUDE.search(text) is not None
+
+
+def uses_http_client(text):
+    """Whether an example uses the HTTP client (which needs libcurl)."""
+    return "corio_http_session_new" in text
 
 
 def show(path):
@@ -372,11 +390,17 @@ class Checker:
             f.write("#line %s \"%s\"\n%s\n" % (line, file, text))
         tls = "corio/tls.h" in text
         pg = "corio/pg.h" in text
+        http = uses_http(text)
+        # corio_http calls corio_tls where it was built with it: its
+        # archive goes first, then corio_tls's, then the core's.
+        tls_link = tls or (http and bool(a.tls_lib))
         cmd = (shlex.split(a.cc) + CFLAGS + shlex.split(a.cflags) +
                ["-I", a.include, "-o", base, src] +
-               ([a.tls_lib] if tls else []) +
+               ([a.http_lib] if http else []) +
+               ([a.tls_lib] if tls_link else []) +
                ([a.pg_lib] if pg else []) + [a.lib] +
-               (shlex.split(a.tls_libs) if tls else []) +
+               (shlex.split(a.http_libs) if http else []) +
+               (shlex.split(a.tls_libs) if tls_link else []) +
                (shlex.split(a.pg_libs) if pg else []) +
                ["-lpthread", "-lm"])
         env = dict(os.environ)
@@ -445,6 +469,20 @@ class Checker:
                 if skipped:
                     print("check-docs: %d PostgreSQL examples skipped (no "
                           "--pg-lib)" % len(skipped))
+            if not self.args.http_lib:
+                skipped = [w for w, t in examples if uses_http(t)]
+                examples = [(w, t) for w, t in examples if not uses_http(t)]
+                if skipped:
+                    print("check-docs: %d HTTP examples skipped (no "
+                          "--http-lib)" % len(skipped))
+            elif self.args.no_http_client:
+                skipped = [w for w, t in examples
+                           if uses_http(t) and uses_http_client(t)]
+                examples = [(w, t) for w, t in examples
+                            if not (uses_http(t) and uses_http_client(t))]
+                if skipped:
+                    print("check-docs: %d HTTP client examples skipped "
+                          "(--no-http-client)" % len(skipped))
             with concurrent.futures.ThreadPoolExecutor(self.args.jobs) as ex:
                 futs = [ex.submit(self.build_and_run, n, where, text, tmp)
                         for n, (where, text) in enumerate(examples)]
@@ -475,6 +513,13 @@ def main():
                    help="path to libcorio_pg.a, for the PostgreSQL examples")
     p.add_argument("--pg-libs", default="-lpq -lssl",
                    help="what the PostgreSQL examples link after libcorio.a")
+    p.add_argument("--http-lib",
+                   help="path to libcorio_http.a, for the HTTP examples")
+    p.add_argument("--http-libs", default="-lcurl -lssl -lcrypto",
+                   help="what the HTTP examples link after libcorio.a")
+    p.add_argument("--no-http-client", action="store_true",
+                   help="corio_http was built without its client: skip the "
+                        "examples that use it")
     p.add_argument("--pg-dsn-file",
                    help="a file holding the CORIO_PG_DSN of the examples")
     p.add_argument("--cflags", default="",
@@ -491,8 +536,9 @@ def main():
         p.error("--lib is required unless --only-symbols is given")
     if a.lib and not os.path.exists(a.lib):
         p.error("no such library: %s" % a.lib)
-    if a.tls_lib and not os.path.exists(a.tls_lib):
-        p.error("no such library: %s" % a.tls_lib)
+    for lib in (a.tls_lib, a.http_lib):
+        if lib and not os.path.exists(lib):
+            p.error("no such library: %s" % lib)
 
     c = Checker(a)
     decls = header_decls(a.include)

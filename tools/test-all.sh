@@ -49,8 +49,10 @@ stage() {
             -DCMAKE_C_COMPILER=gcc -DCMAKE_BUILD_TYPE=RelWithDebInfo
         for seed in 1 2 3; do
             echo "--- CORIO_SEED=$seed"
+            # The HTTP client's tests are left out: libcurl keeps its own
+            # clock, which virtual time cannot move.
             CORIO_SEED=$seed check "$dir" -L "core|sync|net" \
-                -LE "order|slow|docs" || return 1
+                -LE "order|slow|docs" -E '^http[.]client' || return 1
         done
         ;;
     uring)

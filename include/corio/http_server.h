@@ -167,8 +167,11 @@ CORIO_API int corio_http_server_close(corio_http_server *srv, double grace);
  * thread, not from a task: it runs its own loop, or opts->loops loops on
  * threads of their own. The two signals are blocked in the calling thread
  * while it runs. opts->ready, if set, is called with the port once the
- * server listens (on a loop's thread). 0, or a negative errno if the
- * server could not start. Blocks the calling thread. */
+ * server listens (with one loop, in that loop's task; with several, in
+ * the calling thread). 0, or a negative errno if the server could not
+ * start (-EBUSY in a thread that runs a loop). Never suspends (it runs
+ * the loop in the calling thread, which it blocks until the shutdown is
+ * over). */
 CORIO_API int corio_http_run(corio_http_app *app, const char *host, int port,
                              const corio_http_server_opts *opts);
 

@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: MIT
 # The docs test: every CORIO_API function has a page in docs/api whose
 # SYNOPSIS matches its header, and every EXAMPLE in docs/ compiles against
-# libcorio.a and runs. Included from tests/CMakeLists.txt.
+# libcorio.a (and corio_tls, corio_pg, corio_http where they are built)
+# and runs. Included from tests/CMakeLists.txt.
 find_package(Python3 COMPONENTS Interpreter QUIET)
 if(Python3_Interpreter_FOUND)
   set(_corio_docs_python ${Python3_EXECUTABLE})
@@ -40,6 +41,25 @@ if(CORIO_HAVE_PG)
       "--pg-libs=${CORIO_PQ_LIBRARY} ${CORIO_SSL_LIBRARY}"
       --pg-dsn-file ${CMAKE_CURRENT_BINARY_DIR}/pg-cluster/dsn)
 endif()
+# The HTTP examples link corio_http, then corio_tls (above) where
+# corio_http was built with it, and libcurl and OpenSSL after libcorio.a;
+# without libcurl there is no client, and its examples are skipped.
+set(_corio_docs_http "")
+if(CORIO_HAVE_HTTP)
+  set(_corio_docs_http_libs "")
+  if(CORIO_HAVE_HTTP_CLIENT)
+    string(APPEND _corio_docs_http_libs "${CORIO_CURL_LIBRARY} ")
+  endif()
+  if(CORIO_HAVE_TLS)
+    string(APPEND _corio_docs_http_libs
+           "${OPENSSL_SSL_LIBRARY} ${OPENSSL_CRYPTO_LIBRARY}")
+  endif()
+  set(_corio_docs_http --http-lib $<TARGET_FILE:corio_http_static>
+      "--http-libs=${_corio_docs_http_libs}")
+  if(NOT CORIO_HAVE_HTTP_CLIENT)
+    list(APPEND _corio_docs_http --no-http-client)
+  endif()
+endif()
 # Under a cross-compiling emulator, the examples run under it too.
 string(REPLACE ";" " " _corio_docs_run "${CMAKE_CROSSCOMPILING_EMULATOR}")
 
@@ -50,6 +70,7 @@ add_test(NAME docs.check
           --lib $<TARGET_FILE:corio_static>
           ${_corio_docs_tls}
           ${_corio_docs_pg}
+          ${_corio_docs_http}
           "--cflags=${_corio_docs_cflags}"
           "--run-with=${_corio_docs_run}"
   WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
