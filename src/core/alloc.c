@@ -11,6 +11,25 @@
 #ifdef CORIO_TESTING
 #include "core/testing.h"
 
+#include <execinfo.h>
+#include <unistd.h>
+
+/* CORIO_FAULT_TRACE=1 in the environment: print where each injected fault
+ * hits, to find the path that mishandles it. */
+static void trace_fault(const char *what)
+{
+    static int on = -1;
+    if (on < 0)
+        on = getenv("CORIO_FAULT_TRACE") != NULL;
+    if (!on)
+        return;
+    void *pc[16];
+    int n = backtrace(pc, 16);
+    ssize_t w = write(STDERR_FILENO, what, strlen(what));
+    (void)w;
+    backtrace_symbols_fd(pc, n, STDERR_FILENO);
+}
+
 /* Countdowns: 0 means off; at 1 the call fails. Thread-local so that
  * helper threads of a test do not consume another thread's countdown. */
 static _Thread_local long fail_alloc_in;
@@ -56,16 +75,20 @@ long corio__fault_syscall_calls(void)
 static bool fail_alloc(void)
 {
     alloc_calls++;
-    if (fail_alloc_in > 0 && --fail_alloc_in == 0)
+    if (fail_alloc_in > 0 && --fail_alloc_in == 0) {
+        trace_fault("corio: injected allocation failure at\n");
         return true;
+    }
     return false;
 }
 
 bool corio__fail_syscall(void)
 {
     sys_calls++;
-    if (fail_sys_in > 0 && --fail_sys_in == 0)
+    if (fail_sys_in > 0 && --fail_sys_in == 0) {
+        trace_fault("corio: injected system call failure at\n");
         return true;
+    }
     return false;
 }
 #else

@@ -209,6 +209,10 @@ struct corio_task {
     uint32_t stack_size;           /* requested; 0 = loop default (stacks
                                       are at most 1 GiB) */
     uint64_t parent_id;            /* the spawning task, 0 if none */
+    /* Called with arg if the task ends without fn having run (cancelled
+     * before it started, or no stack for it): arg may own resources that
+     * fn would have released (corio__task_on_unstarted). */
+    void (*unstarted)(void *arg);
 #if CORIO_ASAN
     void *asan_fake;               /* fake stack saved across a switch */
 #endif
@@ -421,6 +425,10 @@ CORIO_HIDDEN int corio__checkpoint(corio_task *t);
 
 /* Recompute t->deadline from its scopes and re-arm a parked task's timer. */
 CORIO_HIDDEN void corio__task_deadline_changed(corio_task *t);
+
+/* Have fn(arg) called if t ends before its function ran. */
+CORIO_HIDDEN void corio__task_on_unstarted(corio_task *t,
+                                           void (*fn)(void *arg));
 
 /* A child of a group ended (group.c); called from the task's end. */
 CORIO_HIDDEN void corio__group_child_done(corio_task *t);

@@ -196,9 +196,16 @@ static bool start(corio_loop *loop, corio_task *t)
 #endif
     return true;
 ended:
+    if (t->unstarted)
+        t->unstarted(t->arg);
     finish(loop, t, rc);
     unref(t);
     return false;
+}
+
+void corio__task_on_unstarted(corio_task *t, void (*fn)(void *arg))
+{
+    t->unstarted = fn;
 }
 
 /* Pop the next ready task to switch to, spending budget; NULL when the
@@ -496,6 +503,7 @@ corio_task *corio_loop_spawn_at(corio_loop *loop, corio_fn fn, void *arg,
     t->state = CORIO__TASK_NEW;
     t->cancel_pending = false;
     t->started = false;
+    t->unstarted = NULL;
     t->shutdown = false;
     t->nocancel = false;
     t->wake_at = CORIO__NEVER;

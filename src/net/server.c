@@ -92,6 +92,15 @@ static int serve(void *arg)
     return rc == -ECANCELED ? rc : 0;
 }
 
+/* The handler's task ended before serve ran: cancelled by close before it
+ * started, or there was no stack for it. The connection ends here. */
+static void never_served(void *arg)
+{
+    struct conn *c = arg;
+    corio_sock_close(c->sock);
+    conn_done(c->srv, c);
+}
+
 /* Park the acceptor on the slot queue until a handler ends, or until
  * wake_at. Returns what the park returned. */
 static int wait_slot(corio_server *srv, corio_loop *loop, corio_task *self,
@@ -155,6 +164,7 @@ static int accept_loop(void *arg)
                 break;
             continue;
         }
+        corio__task_on_unstarted(t, never_served);
         c->srv = srv;
         c->sock = s;
         c->task = t;
@@ -166,6 +176,19 @@ static int accept_loop(void *arg)
     if (srv->closer)
         corio__wake(srv->closer, 0);
     return 0;
+}
+
+/* The acceptor ended before it ran: cancelled by close, or there was no
+ * stack for it. Nothing will accept: close the listener, so that clients
+ * are refused rather than left waiting in its backlog. */
+static void acceptor_lost(void *arg)
+{
+    corio_server *srv = arg;
+    srv->acceptor = NULL;
+    corio_sock_close(srv->lsock);
+    srv->lsock = NULL;
+    if (srv->closer)
+        corio__wake(srv->closer, 0);
 }
 
 corio_server *corio__server_new_open(corio_sock *listener,
@@ -209,6 +232,7 @@ corio_server *corio__server_new_open(corio_sock *listener,
     }
     /* The acceptor clears srv->acceptor when it ends; the server keeps no
      * reference, and a closer waits for that instead. */
+    corio__task_on_unstarted(srv->acceptor, acceptor_lost);
     corio_task_unref(srv->acceptor);
     return srv;
 }
@@ -289,9 +313,7 @@ int corio_server_close(corio_server *srv, double timeout)
     if (srv->acceptor) {
         corio_task *a = srv->acceptor;
         corio_cancel(a);
-        /* A task cancelled before it first ran ends without running. */
-        if (!a->started)
-            srv->acceptor = NULL;
+        /* (If it has not run yet, it ends in acceptor_lost.) */
         while (srv->acceptor) {
             corio__waiting(self, CORIO__WAIT_CLEANUP, srv);
             corio__park_nocancel(loop, self);
@@ -319,19 +341,13 @@ int corio_server_close(corio_server *srv, double timeout)
     }
 
     /* Cancel the rest, and wait for them whatever happens. A handler that
-     * has not started yet never will: its connection ends here. */
+     * has not started yet never will: never_served ends its connection. */
     int cancelled = 0;
     srv->cancelling = true;
-    struct corio__list *l = srv->conns.next;
-    while (l != &srv->conns) {
-        struct conn *c = container_of(l, struct conn, link);
-        l = l->next;
-        corio_cancel(c->task);
+    for (struct corio__list *l = srv->conns.next; l != &srv->conns;
+         l = l->next) {
+        corio_cancel(container_of(l, struct conn, link)->task);
         cancelled++;
-        if (!c->task->started) {
-            corio_sock_close(c->sock);
-            conn_done(srv, c);
-        }
     }
     while (srv->nconns) {
         corio__waiting(self, CORIO__WAIT_CLEANUP, srv);
