@@ -15,6 +15,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <math.h>
 #include <netdb.h>
 #include <openssl/ssl.h>
 #include <stdio.h>
@@ -987,12 +988,20 @@ corio_pg_notification *corio_pg_notification_wait(corio_pg *c)
         return NULL;
     }
     for (;;) {
+        if (c->closing) {
+            errno = EBADF;
+            return NULL;
+        }
         PGnotify *n = c->held;
         c->held = NULL;
-        if (!n && !c->broken) {
-            /* Read what is there; harmless while another task runs an
-             * operation: it only fills libpq's buffer. */
-            if (!PQconsumeInput(c->pq) && !c->owner)
+        /* While another task runs an operation on c, leave the socket to
+         * it: that task waits for the socket's readiness, and a read here
+         * could take its result away before epoll reports it (epoll does
+         * not report data that is gone), leaving it waiting for ever for
+         * what is already in libpq's buffer. It reads notifications with
+         * its result, and kicks us when it ends. */
+        if (!n && !c->broken && !c->owner) {
+            if (!PQconsumeInput(c->pq))
                 corio__pg_lost(c);
             n = PQnotifies(c->pq);
         }
@@ -1002,15 +1011,15 @@ corio_pg_notification *corio_pg_notification_wait(corio_pg *c)
             errno = c->closing ? EBADF : ENOTCONN;
             return NULL;
         }
-        /* Wait for the socket. The task running an operation on c reads
-         * it too; when it ends, it cancels our scope so that we look at
-         * what it read. */
+        /* Wait for the socket, or for the end of the operation running on
+         * c: it cancels our scope so that we look at what it read. */
         struct pg_listener l = {.next = c->listeners};
         corio_scope s;
         corio_scope_enter(&s, -1);
         l.scope = &s;
         c->listeners = &l;
-        rc = corio__pg_wait(c, CORIO_READABLE);
+        rc = c->owner ? corio_sleep(INFINITY)
+                      : corio__pg_wait(c, CORIO_READABLE);
         struct pg_listener **pp = &c->listeners;
         while (*pp != &l)
             pp = &(*pp)->next;
@@ -1069,12 +1078,19 @@ int corio_pg_close(corio_pg *c)
     /* An operation may be waiting elsewhere (the cancel request on a pool
      * thread uses c->cancel): let it finish, whatever the caller's
      * cancellation state. */
-    if (c->owner && c->owner != corio_current() && corio_current()) {
+    if (corio_current() && ((c->owner && c->owner != corio_current()) ||
+                            c->listeners)) {
         corio_scope s;
         corio_scope_enter(&s, -1);
         corio_scope_shield(&s, true);
-        while (c->owner)
+        while (c->owner && c->owner != corio_current())
             corio_event_wait(&c->idle);
+        /* Tasks in corio_pg_notification_wait that waited for the end of
+         * an operation rather than on the socket: let them leave. */
+        while (c->listeners) {
+            corio__pg_kick_listeners(c);
+            corio_yield();
+        }
         corio_scope_exit(&s);
     }
     corio__pg_free_conn(c);
