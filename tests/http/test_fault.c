@@ -82,8 +82,8 @@ static const char *const requests[] = {
     "GET / HTTP/1.1\r\nHost: x\r\n\r\n",
     "GET /users/42?q=a%20b HTTP/1.1\r\nHost: x\r\n\r\n",
     "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nabcde",
-    "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
-    "3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n",
+    ("POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+     "3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n"),
     "GET /stream HTTP/1.1\r\nHost: x\r\n\r\n",
     "GET /nowhere HTTP/1.1\r\nHost: x\r\n\r\n",
     "GET /static/file.txt HTTP/1.1\r\nHost: x\r\n\r\n",
