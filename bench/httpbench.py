@@ -101,17 +101,21 @@ def free_port():
         return s.getsockname()[1]
 
 
-def start_nginx(pin):
-    """nginx in the foreground, one worker, from a generated config in a
-    temporary directory; returns (process, port, directory)."""
+def start_nginx(pin, conf_template=NGINX_CONF, prepare=None):
+    """nginx in the foreground, one worker, from a generated config (the
+    template, with %(dir)s and %(port)s) in a temporary directory, where
+    prepare(directory) may first write the files it serves; returns
+    (process, port, directory)."""
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
     if not os.path.exists(nginx):
         raise RuntimeError("nginx not found (Debian nginx or nginx-light)")
     d = tempfile.mkdtemp(prefix="corio-bench-nginx-")
     port = free_port()
+    if prepare:
+        prepare(d)
     conf = os.path.join(d, "nginx.conf")
     with open(conf, "w") as f:
-        f.write(NGINX_CONF % {"dir": d, "port": port})
+        f.write(conf_template % {"dir": d, "port": port})
     p = subprocess.Popen(netbench.pinned([nginx, "-c", conf, "-p", d, "-e",
                                           os.path.join(d, "error.log")],
                                          0, pin),

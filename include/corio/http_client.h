@@ -132,7 +132,8 @@ CORIO_API const char *corio_http_session_error(const corio_http_session *s);
  * malformed response or a TLS failure), -ECONNRESET (the server closed
  * the connection without a response), -EPIPE (the body ended early),
  * -ELOOP (too many redirects), -EMSGSIZE (the body is over max_body),
- * -EBADF (the session was closed meanwhile), -ENOMEM, -EPERM outside a
+ * -EBADF (the session was closed meanwhile), -ENOMEM, -EMFILE or -ENOSPC
+ * (no descriptor, or no epoll watch, for a connection), -EPERM outside a
  * task, an error of body_fn, -EIO (another libcurl error). The reason is
  * in corio_http_session_error. Suspends; cancellation point. */
 CORIO_API int corio_http_fetch(corio_http_session *s, const char *method,

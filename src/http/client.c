@@ -151,7 +151,9 @@ static int sock_arm(corio_http_session *s, int fd, struct hc_sock *k,
 {
     struct epoll_event ev = {.events = events, .data.fd = fd};
     int op = k->registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
-    int rc = epoll_ctl(s->epfd, op, fd, &ev);
+    /* ENOSPC: the user's epoll watches are used up. */
+    int rc = hc_fail_syscall() ? (errno = ENOSPC, -1)
+                               : epoll_ctl(s->epfd, op, fd, &ev);
     if (rc < 0 && op == EPOLL_CTL_MOD && errno == ENOENT)
         rc = epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev);
     else if (rc < 0 && op == EPOLL_CTL_ADD && errno == EEXIST)
@@ -173,9 +175,53 @@ static void sock_disarm(corio_http_session *s, int fd, struct hc_sock *k)
 
 static int drive(void *arg);
 
-/* Make sure the session's task runs: it is started with the first socket
- * libcurl wants watched, and again if something (a loop's shutdown)
- * cancelled it. 0 or a negative errno. */
+/* A callback of ours could not do what libcurl asked. It must not say so
+ * to libcurl: a socket or timer callback returning -1 marks the whole
+ * multi handle dead, and libcurl then fails each transfer only when it
+ * next runs it, which for a transfer whose socket is not watched or
+ * whose timeout is not set is never: the fetch waited for good. The
+ * error is kept instead, and settle() fails the transfers with it once
+ * the libcurl call has returned. */
+static void glue_fail(corio_http_session *s, int err)
+{
+    if (!s->glue_err)
+        s->glue_err = err;
+}
+
+/* After every libcurl call that may call back: if the glue failed in it,
+ * every transfer in the multi handle ends with the error (any of them may
+ * be waiting for the socket or the timeout that was lost; with HTTP/2 a
+ * socket is shared). Removing them calls back again, which may fail
+ * again: hence the loop, which ends once no transfer is left in. */
+static void settle(corio_http_session *s)
+{
+    while (s->glue_err) {
+        int err = s->glue_err;
+        s->glue_err = 0;
+        for (struct corio__list *n = s->xfers.next; n != &s->xfers;
+             n = n->next) {
+            corio_http_response *r =
+                container_of(n, corio_http_response, link);
+            if (!r->in_multi)
+                continue;
+            curl_multi_remove_handle(s->multi, r->easy);
+            r->in_multi = false;
+            r->done = true;
+            if (!r->err) {
+                r->err = err;
+                snprintf(r->msg, sizeof r->msg,
+                         "could not watch the transfer's socket or "
+                         "timeout: %s",
+                         strerror(-err));
+            }
+            corio_event_set(&r->ev);
+        }
+    }
+}
+
+/* Make sure the session's task runs: it is started with the first
+ * transfer, and again if something (a loop's shutdown) cancelled it. 0 or
+ * a negative errno. */
 static int driver_ensure(corio_http_session *s)
 {
     if (s->driver) {
@@ -197,7 +243,8 @@ static int driver_ensure(corio_http_session *s)
 /* CURLMOPT_SOCKETFUNCTION: libcurl wants fd watched for what, or no
  * longer (CURL_POLL_REMOVE). A socket libcurl stops wanting stays in the
  * epoll set, disarmed lazily: a reused connection is wanted again by the
- * next request, usually at once. */
+ * next request, usually at once. Failures go to glue_fail, never to
+ * libcurl. */
 static int on_socket(CURL *easy, curl_socket_t fd, int what, void *userp,
                      void *socketp)
 {
@@ -216,28 +263,53 @@ static int on_socket(CURL *easy, curl_socket_t fd, int what, void *userp,
             s->socks[fd].want = 0;
         return 0;
     }
-    if (socks_grow(s, fd) < 0)
-        return -1;
-    struct hc_sock *k = &s->socks[fd];
-    k->want = want;
-    if ((!k->registered || k->armed != want) && sock_arm(s, fd, k, want) < 0)
-        return -1;
-    if (!s->closing && driver_ensure(s) < 0)
-        return -1;
+    /* open_socket made room for fd already: this is for a socket that
+     * did not come from it. */
+    int rc = socks_grow(s, fd);
+    if (rc == 0) {
+        struct hc_sock *k = &s->socks[fd];
+        k->want = want;
+        if (!k->registered || k->armed != want)
+            rc = sock_arm(s, fd, k, want);
+    }
+    /* corio__hc_start started the task; this restarts it if it was
+     * cancelled since. */
+    if (rc == 0 && !s->closing)
+        rc = driver_ensure(s);
+    if (rc < 0)
+        glue_fail(s, rc);
     return 0;
 }
 
-/* CURLOPT_OPENSOCKETFUNCTION: libcurl's connections, made close-on-exec
- * (libcurl's own socket() call is not), so that subprocesses do not
- * inherit them. */
+/* CURLOPT_OPENSOCKETFUNCTION, with the response as clientp: libcurl's
+ * connections, made close-on-exec (libcurl's own socket() call is not),
+ * so that subprocesses do not inherit them. Room for the descriptor in
+ * s->socks is made here, where a failure fails only this connect (with
+ * r->open_err), rather than in on_socket, where it would fail the whole
+ * session's transfers. */
 static curl_socket_t open_socket(void *clientp, curlsocktype purpose,
                                  struct curl_sockaddr *a)
 {
-    (void)clientp;
+    corio_http_response *r = clientp;
     if (purpose != CURLSOCKTYPE_IPCXN)
         return CURL_SOCKET_BAD;
-    return socket(a->family, a->socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
-                  a->protocol);
+    int fd = hc_fail_syscall()
+                 ? (errno = EMFILE, -1)
+                 : socket(a->family,
+                          a->socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
+                          a->protocol);
+    if (fd < 0) {
+        if (r)
+            r->open_err = -errno;
+        return CURL_SOCKET_BAD;
+    }
+    int rc = r && r->session ? socks_grow(r->session, fd) : 0;
+    if (rc < 0) {
+        close(fd);
+        r->open_err = rc;
+        return CURL_SOCKET_BAD;
+    }
+    return fd;
 }
 
 /* CURLOPT_CLOSESOCKETFUNCTION: forget fd before closing it, so that a new
@@ -270,8 +342,14 @@ static void check_done(corio_http_session *s)
         curl_easy_getinfo(easy, CURLINFO_PRIVATE, &p);
         corio_http_response *r = (corio_http_response *)p;
         /* The error before the removal: the connection's errno is the
-         * easy handle's until then. A callback's own error wins. */
+         * easy handle's until then. A callback's own error wins, and so
+         * does the reason our open-socket callback refused a socket. */
         int err = corio__hc_error(code, easy);
+        if (code == CURLE_COULDNT_CONNECT && r && r->open_err) {
+            err = r->open_err;
+            snprintf(r->msg, sizeof r->msg, "could not open a socket: %s",
+                     strerror(-err));
+        }
         curl_multi_remove_handle(s->multi, easy);
         if (!r)
             continue;
@@ -281,12 +359,14 @@ static void check_done(corio_http_session *s)
         r->done = true;
         corio_event_set(&r->ev);
     }
+    settle(s);
 }
 
 static void action(corio_http_session *s, curl_socket_t fd, int mask)
 {
     int running;
     curl_multi_socket_action(s->multi, fd, mask, &running);
+    settle(s);
 }
 
 /* libcurl's timeout came. */
@@ -301,7 +381,8 @@ static void timer_fired(void *arg)
 /* CURLMOPT_TIMERFUNCTION: call back in ms milliseconds (< 0: never). A
  * timer already due no later is kept: firing early is harmless (libcurl
  * checks its own deadlines and sets the timer again), and libcurl asks
- * for "now" on every new transfer. */
+ * for "now" on every new transfer. A timer that cannot be set goes to
+ * glue_fail, never to libcurl. */
 static int on_timer(CURLM *multi, long ms, void *userp)
 {
     corio_http_session *s = userp;
@@ -316,9 +397,12 @@ static int on_timer(CURLM *multi, long ms, void *userp)
     }
     if (ms < 0 || s->closing)
         return 0;
-    if (corio_loop_call_later(s->loop, (double)ms / 1e3, timer_fired, s,
-                              &s->timer) < 0)
-        return -1;
+    int rc = corio_loop_call_later(s->loop, (double)ms / 1e3, timer_fired, s,
+                                   &s->timer);
+    if (rc < 0) {
+        glue_fail(s, rc);
+        return 0;
+    }
     s->timer_set = true;
     s->timer_due = due;
     return 0;
@@ -381,18 +465,27 @@ static int drive(void *arg)
 
 int corio__hc_start(corio_http_session *s, corio_http_response *r)
 {
+    /* The session's task first, where failing fails only this request. */
+    int rc = driver_ensure(s);
+    if (rc < 0)
+        return rc;
     CURLMcode m = curl_multi_add_handle(s->multi, r->easy);
     if (m != CURLM_OK)
         return m == CURLM_OUT_OF_MEMORY ? -ENOMEM : -EINVAL;
     r->in_multi = true;
+    /* This transfer may have failed already (done, with r->err). */
+    settle(s);
     return 0;
 }
 
 void corio__hc_stop(corio_http_response *r)
 {
-    if (r->in_multi && r->session)
+    if (r->in_multi && r->session) {
         curl_multi_remove_handle(r->session->multi, r->easy);
-    r->in_multi = false;
+        r->in_multi = false;
+        settle(r->session);
+    }
+    r->in_multi = false; /* detached: the session removed it */
 }
 
 int corio__hc_pause_update(corio_http_response *r)
@@ -402,6 +495,7 @@ int corio__hc_pause_update(corio_http_response *r)
     int bits = (r->recv_paused ? CURLPAUSE_RECV : 0) |
                (r->send_paused ? CURLPAUSE_SEND : 0);
     CURLcode c = curl_easy_pause(r->easy, bits);
+    settle(r->session); /* which may have ended r: its caller checks */
     if (c != CURLE_OK)
         return r->err ? r->err : corio__hc_error(c, r->easy);
     return 0;
@@ -418,21 +512,18 @@ static int easy_setup(corio_http_session *s, CURL *e)
             c = curl_easy_setopt(e, opt, val);                               \
     } while (0)
     SET(CURLOPT_NOSIGNAL, 1L);
-    if (getenv("HC_VERBOSE")) SET(CURLOPT_VERBOSE, 1L);
     SET(CURLOPT_PROTOCOLS_STR, "http,https");
     /* Environment proxies are ignored, as aiohttp does without
      * trust_env; libcurl would otherwise resolve them in a thread. */
     SET(CURLOPT_PROXY, "");
     SET(CURLOPT_OPENSOCKETFUNCTION, open_socket);
-    SET(CURLOPT_OPENSOCKETDATA, s);
+    /* Its data, the response, is set per request (client_fetch.c). */
     SET(CURLOPT_CLOSESOCKETFUNCTION, close_socket);
     SET(CURLOPT_CLOSESOCKETDATA, s);
     SET(CURLOPT_SHARE, s->share);
     SET(CURLOPT_USERAGENT, s->user_agent);
     SET(CURLOPT_ACCEPT_ENCODING, "");
     SET(CURLOPT_HTTP_VERSION, s->http_version);
-    if (s->http_version == CURL_HTTP_VERSION_2TLS)
-        SET(CURLOPT_PIPEWAIT, 1L);
     if (s->ca_file)
         SET(CURLOPT_CAINFO, s->ca_file);
     if (s->insecure) {
@@ -443,6 +534,17 @@ static int easy_setup(corio_http_session *s, CURL *e)
         SET(CURLOPT_COOKIEFILE, "");
 #undef SET
     return c == CURLE_OK ? 0 : corio__hc_error(c, e);
+}
+
+/* curl_easy_reset, without the leak it has: CURLOPT_COOKIEFILE (the
+ * cookie engine's switch) appends to a list of cookie files that libcurl
+ * 7.88's reset forgets without freeing. Setting it to NULL frees the
+ * list; the cookies stay in the share. */
+static void easy_reset(corio_http_session *s, CURL *e)
+{
+    if (s->cookies)
+        curl_easy_setopt(e, CURLOPT_COOKIEFILE, (char *)NULL);
+    curl_easy_reset(e);
 }
 
 CURL *corio__hc_easy_get(corio_http_session *s)
@@ -466,13 +568,13 @@ void corio__hc_easy_put(corio_http_session *s, CURL *easy)
         return;
     }
     /* Reset now, so that no pooled handle points at a freed response. */
-    curl_easy_reset(easy);
+    easy_reset(s, easy);
     s->idle[s->nidle++] = easy;
 }
 
 int corio__hc_easy_reuse(corio_http_session *s, CURL *easy)
 {
-    curl_easy_reset(easy);
+    easy_reset(s, easy);
     return easy_setup(s, easy);
 }
 
@@ -731,7 +833,8 @@ corio_http_session *corio_http_session_new(const corio_http_session_opts *o)
     s->idle = hc_malloc(IDLE_MAX * sizeof *s->idle);
     if (!s->idle)
         goto err_free;
-    s->epfd = epoll_create1(EPOLL_CLOEXEC);
+    s->epfd = hc_fail_syscall() ? (errno = EMFILE, -1)
+                                : epoll_create1(EPOLL_CLOEXEC);
     if (s->epfd < 0) {
         err = errno;
         goto err_free;

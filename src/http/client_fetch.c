@@ -493,7 +493,15 @@ static int configure(corio_http_response *r, double dns_spent)
             c = curl_easy_setopt(e, opt, val);                               \
     } while (0)
     SET(CURLOPT_URL, r->url);
+    /* Wait for a connection that may multiplex (HTTP/2) rather than open
+     * another: only for https, where HTTP/2 is offered. For http it would
+     * hold every concurrent request to a new host until the first one's
+     * response is in. */
+    if (s->http_version == CURL_HTTP_VERSION_2TLS &&
+        strncasecmp(r->url, "https:", 6) == 0)
+        SET(CURLOPT_PIPEWAIT, 1L);
     SET(CURLOPT_PRIVATE, (char *)r);
+    SET(CURLOPT_OPENSOCKETDATA, r);
     SET(CURLOPT_ERRORBUFFER, r->errbuf);
     SET(CURLOPT_HEADERFUNCTION, on_header);
     SET(CURLOPT_HEADERDATA, r);
@@ -692,6 +700,7 @@ static int next_hop(corio_http_response *r)
     r->off = 0;
     r->len = 0;
     r->recv_paused = false;
+    r->open_err = 0;
     r->done = false;
     r->err = 0;
     r->errbuf[0] = '\0';

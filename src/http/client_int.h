@@ -37,6 +37,7 @@
 #define hc_realloc corio__realloc
 #define hc_free corio__free
 #define hc_strdup corio__strdup
+#define hc_fail_syscall corio__fail_syscall
 #else
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +46,7 @@
 #define hc_realloc realloc
 #define hc_free free
 #define hc_strdup strdup
+#define hc_fail_syscall() false
 #endif
 
 #define HC_ERRLEN 256 /* room for an error text, NUL included */
@@ -87,7 +89,7 @@ struct corio_http_session {
     int epfd;               /* owned: epoll set of libcurl's sockets */
     corio_fd *epwatch;      /* the loop's watch on epfd */
     corio_task *driver;     /* the task waiting on epfd (a reference), or
-                               NULL before the first socket */
+                               NULL before the first transfer */
     bool driver_started;    /* it has run (a task cancelled before it
                                first runs never does) */
     bool orphan;            /* closed from a loop callback: the task frees
@@ -98,6 +100,10 @@ struct corio_http_session {
     bool timer_set;
     double timer_due;       /* loop time it fires at */
     bool closing;           /* in corio_http_session_close */
+    int glue_err;           /* a callback of ours could not do what libcurl
+                               asked (watch a socket, set the timer): the
+                               transfers in the multi handle fail with
+                               this error once the libcurl call returns */
     struct corio__list xfers; /* responses attached to the session */
     CURL **idle;            /* owned: easy handles to reuse */
     size_t nidle;
@@ -179,6 +185,9 @@ struct corio_http_response {
     size_t cap;
     size_t peak;                 /* the most ever buffered (tests) */
     bool recv_paused;            /* the write callback paused the body */
+    int open_err;                /* why our open-socket callback failed
+                                    (-ENOMEM, -EMFILE): the error of a
+                                    connect that fails for it */
     /* The end. */
     bool done;                   /* the transfer ended (or was stopped) */
     int err;                     /* its error, negative; 0: success */
@@ -204,7 +213,8 @@ int corio__hc_easy_reuse(corio_http_session *s, CURL *easy);
 /* Add r's easy handle to the multi handle. 0 or a negative errno. */
 int corio__hc_start(corio_http_session *s, corio_http_response *r);
 /* Stop r's transfer if it is running (the easy handle leaves the multi
- * handle; its connection is closed if the transfer was mid-way). */
+ * handle; its connection is closed if the transfer was mid-way). Other
+ * transfers may end meanwhile (the glue failed, see glue_err). */
 void corio__hc_stop(corio_http_response *r);
 /* Pause or resume r's transfer to match r->recv_paused and
  * r->send_paused; delivering what libcurl held back may call r's

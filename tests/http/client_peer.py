@@ -14,6 +14,12 @@ until killed. Paths:
   /sleep/MS         "slept" after MS milliseconds
   /endless          chunked 16 KiB chunks until the client goes
   /conn             the client's port
+  /site/K           page K (0-29) of a small HTML site for the crawler
+                    example: links to pages 2K+1 and 2K+2 in the three
+                    forms (absolute, "/site/N", "N"), back to page 0, and
+                    to what a crawler must not follow (mailto:, another
+                    origin); page 0 also to /missing, /redirect/2 and
+                    /sleep/2000
 Usage: client_peer.py [--tls CERT KEY]
 """
 import http.server
@@ -29,6 +35,9 @@ BLOCK = bytes((31 * i + 7) & 0xFF for i in range(65536))
 
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # The head and the body go in separate writes: without this, Nagle's
+    # algorithm and the client's delayed ACK hold the body back 40 ms.
+    disable_nagle_algorithm = True
 
     def log_message(self, *args):
         pass
@@ -63,10 +72,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def handle_any(self):
         path = self.path.split("?")[0]
         parts = path.strip("/").split("/")
+        # Every request's body is read, whatever the path, so that the
+        # next request on the connection starts where it should.
+        body = self.read_body()
         if path == "/":
             return self.reply(200, b"Hello from Python")
         if path == "/echo":
-            body = self.read_body()
             head = "method=%s\n" % self.command
             for name in ("X-Test", "Content-Type", "Transfer-Encoding",
                          "Authorization"):
@@ -112,10 +123,30 @@ class Handler(http.server.BaseHTTPRequestHandler):
             except OSError:
                 self.close_connection = True
             return None
+        if parts[0] == "site" and len(parts) == 2:
+            return self.site(int(parts[1]))
         if path == "/conn":
             return self.reply(200, str(self.client_address[1]).encode())
-        self.read_body()
         return self.reply(404, b"not found")
+
+    SITE_PAGES = 30
+
+    def site(self, k):
+        if not 0 <= k < self.SITE_PAGES:
+            return self.reply(404, b"not found")
+        here = "http://%s" % self.headers.get("Host", "127.0.0.1")
+        links = ["/site/0#top", "mailto:crawler@example.invalid",
+                 "http://example.invalid/site/1"]
+        kids = [n for n in (2 * k + 1, 2 * k + 2) if n < self.SITE_PAGES]
+        for i, n in enumerate(kids):
+            links.append(("%s/site/%d" % (here, n), "/site/%d" % n,
+                          "%d" % n)[(k + i) % 3])
+        if k == 0:
+            links += ["/missing", "/redirect/2", "/sleep/2000"]
+        body = "<!doctype html>\n<title>page %d</title>\n" % k
+        body += "".join('<p><a href="%s">%s</a></p>\n' % (u, u)
+                        for u in links)
+        return self.reply(200, body.encode(), ctype="text/html")
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = handle_any
 
@@ -124,6 +155,12 @@ class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     request_queue_size = 128
+
+    def handle_error(self, request, client_address):
+        # A client that goes mid-answer (the cancellation and fault cases
+        # do so on purpose) is no error worth a traceback.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 def main():

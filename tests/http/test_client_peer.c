@@ -72,7 +72,7 @@ static int basics(void *arg)
     return 0;
 }
 
-TEST(methods_and_header_fields_against_python)
+TEST_OPTS(methods_and_header_fields_against_python, .timeout = CASE_TIMEOUT)
 {
     with_peer(basics);
 }
@@ -99,7 +99,7 @@ static int redirects(void *arg)
     return 0;
 }
 
-TEST(redirects_against_python)
+TEST_OPTS(redirects_against_python, .timeout = CASE_TIMEOUT)
 {
     with_peer(redirects);
 }
@@ -129,7 +129,7 @@ static int chunked(void *arg)
     return 0;
 }
 
-TEST(chunked_bodies_against_python)
+TEST_OPTS(chunked_bodies_against_python, .timeout = CASE_TIMEOUT)
 {
     with_peer(chunked);
 }
@@ -166,7 +166,8 @@ static int large(void *arg)
     return 0;
 }
 
-TEST_OPTS(a_64_mib_body_with_a_length_against_python, .timeout = 120)
+TEST_OPTS(a_64_mib_body_with_a_length_against_python,
+          .timeout = CASE_TIMEOUT_BIG)
 {
     with_peer(large);
 }
@@ -193,7 +194,7 @@ static int timeouts(void *arg)
     return 0;
 }
 
-TEST(timeouts_and_deadlines_against_python)
+TEST_OPTS(timeouts_and_deadlines_against_python, .timeout = CASE_TIMEOUT)
 {
     with_peer(timeouts);
 }
@@ -238,7 +239,7 @@ static int cancel(void *arg)
     return 0;
 }
 
-TEST(cancellation_mid_body_against_python)
+TEST_OPTS(cancellation_mid_body_against_python, .timeout = CASE_TIMEOUT)
 {
     with_peer(cancel);
 }
@@ -262,7 +263,7 @@ static int reuse(void *arg)
     return 0;
 }
 
-TEST(connection_reuse_against_python)
+TEST_OPTS(connection_reuse_against_python, .timeout = CASE_TIMEOUT)
 {
     with_peer(reuse);
 }
@@ -298,7 +299,7 @@ static int many(void *arg)
     return 0;
 }
 
-TEST(concurrent_fetches_against_python)
+TEST_OPTS(concurrent_fetches_against_python, .timeout = CASE_TIMEOUT)
 {
     with_peer(many);
 }
@@ -323,7 +324,7 @@ static int https(void *arg)
     return 0;
 }
 
-TEST(https_against_python)
+TEST_OPTS(https_against_python, .timeout = CASE_TIMEOUT)
 {
     certs_make();
     const char *tls[] = {"--tls", certs.server, certs.server_key, NULL};
@@ -334,15 +335,18 @@ TEST(https_against_python)
 #endif
 
 /* Each allocation the client makes fails in turn: every run ends in
- * success or -ENOMEM, with nothing left behind (the harness counts). */
-static int faults_one(void)
+ * success or -ENOMEM, with nothing left behind (the harness counts), and
+ * the session still works afterwards. Allocation n fails (0: none); the
+ * allocations counted go to *calls. */
+static int faults_one(long n, long *calls)
 {
+    corio__fault_alloc(n);
     corio_http_session *s = corio_http_session_new(NULL);
-    if (!s)
-        return -errno;
+    int rc = s ? 0 : -errno;
     corio_http_response *r;
     corio_http_request_opts o = {.body = "abc", .body_len = 3};
-    int rc = corio_http_fetch(s, "POST", url("/redirect/2"), &o, &r);
+    if (rc == 0)
+        rc = corio_http_fetch(s, "POST", url("/redirect/2"), &o, &r);
     if (rc == 0) {
         corio_http_response_close(r);
         o.flags = CORIO_HTTP_STREAM;
@@ -350,12 +354,21 @@ static int faults_one(void)
     }
     if (rc == 0) {
         char buf[64];
-        ssize_t n;
-        while ((n = corio_http_response_read(r, buf, sizeof buf)) > 0)
+        ssize_t k;
+        while ((k = corio_http_response_read(r, buf, sizeof buf)) > 0)
             ;
-        rc = (int)n;
+        rc = (int)k;
         corio_http_response_close(r);
     }
+    *calls = corio__fault_alloc_calls();
+    corio__fault_alloc(0);
+    /* A failure inside one of libcurl's callbacks once left the multi
+     * handle dead, the failed fetch waiting for good and later ones
+     * too. */
+    int st = s ? fetch_text(s, "GET", url("/"), NULL, NULL) : 200;
+    if (st != 200)
+        FAIL("allocation %ld failing left the session broken: %d (%s)", n,
+             st, corio_http_session_error(s));
     corio_http_session_close(s);
     return rc;
 }
@@ -363,15 +376,11 @@ static int faults_one(void)
 static int faults(void *arg)
 {
     (void)arg;
-    ASSERT_OK(faults_one());
+    long calls;
+    ASSERT_OK(faults_one(0, &calls));
     bool done = false;
     for (long n = 1; !done && n < 1000; n++) {
-        if (getenv("HC_FAULT_TRACE"))
-            fprintf(stderr, "fault %ld\n", n);
-        corio__fault_alloc(n);
-        int rc = faults_one();
-        long calls = corio__fault_alloc_calls();
-        corio__fault_alloc(0);
+        int rc = faults_one(n, &calls);
         if (rc == 0 && calls < n)
             done = true;
         else if (rc != 0 && rc != -ENOMEM)
@@ -382,7 +391,63 @@ static int faults(void *arg)
     return 0;
 }
 
-TEST_OPTS(every_allocation_failing_in_turn_is_a_clean_error, .timeout = 120)
+TEST_OPTS(every_allocation_failing_in_turn_is_a_clean_error,
+          .timeout = CASE_TIMEOUT_BIG)
 {
     with_peer(faults);
+}
+
+/* Each system call of the client's that has a seam (its sockets, its
+ * epoll set and the watches in it, the loop's registrations) fails in
+ * turn: every run ends in success or the call's error, and the session
+ * still works afterwards. A watch that cannot be added fails the
+ * transfers waiting on it rather than leaving them waiting for good. */
+static int syscall_faults_one(long n, long *calls)
+{
+    corio__fault_syscall(n);
+    corio_http_session *s = corio_http_session_new(NULL);
+    int rc = s ? 0 : -errno;
+    corio_http_response *r;
+    if (rc == 0)
+        rc = corio_http_get(s, url("/redirect/1"), &r);
+    if (rc == 0) {
+        corio_http_response_close(r);
+        rc = fetch_text(s, "GET", url("/chunked/20"), NULL, NULL);
+        rc = rc == 200 ? 0 : rc;
+    }
+    *calls = corio__fault_syscall_calls();
+    corio__fault_syscall(0);
+    int st = s ? fetch_text(s, "GET", url("/"), NULL, NULL) : 200;
+    if (st != 200)
+        FAIL("system call %ld failing left the session broken: %d (%s)", n,
+             st, corio_http_session_error(s));
+    corio_http_session_close(s);
+    return rc;
+}
+
+static int syscall_faults(void *arg)
+{
+    (void)arg;
+    long calls;
+    int fds = th_count_fds();
+    ASSERT_OK(syscall_faults_one(0, &calls));
+    bool done = false;
+    for (long n = 1; !done && n < 200; n++) {
+        int rc = syscall_faults_one(n, &calls);
+        if (rc == 0 && calls < n)
+            done = true;
+        else if (rc != 0 && rc != -EMFILE && rc != -ENOSPC &&
+                 rc != -ENOMEM)
+            FAIL("system call %ld failing gave %d (%s)", n, rc,
+                 th_errname(-rc));
+    }
+    ASSERT_TRUE(done);
+    ASSERT_EQ(th_count_fds(), fds);
+    return 0;
+}
+
+TEST_OPTS(every_system_call_failing_in_turn_is_a_clean_error,
+          .timeout = CASE_TIMEOUT_BIG)
+{
+    with_peer(syscall_faults);
 }
