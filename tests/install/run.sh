@@ -41,6 +41,17 @@ if [ -f "$libdir/corio_tls.pc" ]; then
     tls=", corio_tls too"
 fi
 
+# corio_http and corio_pg, where they were built: shared, through
+# pkg-config (their static forms would need static libcurl and libpq).
+for lib in http pg; do
+    [ -f "$libdir/corio_$lib.pc" ] || continue
+    # shellcheck disable=SC2046
+    $cc -o "$dir/${lib}_shared" "$src/tests/install/${lib}_consumer.c" \
+        $(pkg-config --cflags --libs "corio_$lib")
+    LD_LIBRARY_PATH="$libdir/.." "$dir/${lib}_shared"
+    more="${more:+$more, }corio_$lib"
+done
+
 cmake -S "$src/tests/install" -B "$dir/consumer" \
     -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
 cmake --build "$dir/consumer" >/dev/null
@@ -50,4 +61,4 @@ if [ -n "${tls:-}" ]; then
     LD_LIBRARY_PATH="$libdir/.." "$dir/consumer/tls_consumer_shared"
     "$dir/consumer/tls_consumer_static"
 fi
-echo "install test: pkg-config (shared, static) and find_package (shared, static) ok${tls:-}"
+echo "install test: pkg-config (shared, static) and find_package (shared, static) ok${tls:-}${more:+; pkg-config (shared) for $more}"
