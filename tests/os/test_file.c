@@ -427,3 +427,61 @@ FILE_TEST(failures_leak_no_descriptor)
     ASSERT_EQ(count_fds(), before);
     return 0;
 }
+
+/* Reads served from the page cache (preadv2 RWF_NOWAIT) return the same
+ * bytes and move the position as the usual way does, deliver a pending
+ * cancellation, and a task reading a cached file in a loop still lets the
+ * others run. */
+static atomic_long ticks;
+
+static int ticker(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        atomic_fetch_add(&ticks, 1);
+        int rc = corio_yield();
+        if (rc < 0)
+            return rc;
+    }
+}
+
+FILE_TEST(cached_reads_are_exact_fair_and_cancellable)
+{
+    (void)arg;
+    check_backend();
+    enum { BLOCK = 4096, N = 256 };
+    static unsigned char data[BLOCK * N], got[BLOCK * N];
+    for (size_t i = 0; i < sizeof data; i++)
+        data[i] = (unsigned char)(i * 7 + i / 4096);
+    ASSERT_OK(corio_write_file_atomic(path_of("c"), data, sizeof data, 0600));
+    corio_file *f = corio_file_open(path_of("c"), O_RDONLY, 0);
+    ASSERT_NOT_NULL(f);
+    unsigned char warm[BLOCK]; /* now in the page cache */
+    for (int i = 0; i < N; i++)
+        ASSERT_EQ(corio_file_pread(f, warm, BLOCK, (int64_t)i * BLOCK), BLOCK);
+
+    atomic_store(&ticks, 0);
+    corio_task *t = corio_spawn(ticker, NULL);
+    ASSERT_OK(corio_yield());
+    long before = atomic_load(&ticks);
+    size_t off = 0;
+    ssize_t n;
+    while ((n = corio_file_read(f, got + off, BLOCK)) > 0)
+        off += (size_t)n;
+    ASSERT_EQ(n, 0);
+    ASSERT_EQ(off, sizeof data);
+    ASSERT_TRUE(memcmp(got, data, sizeof data) == 0);
+    /* The ticker ran while the reads went on: at least once per FAST_RUN
+     * (16) reads. */
+    ASSERT_GE(atomic_load(&ticks) - before, N / 16);
+    corio_cancel(t);
+    ASSERT_ERR(corio_join(t), -ECANCELED);
+
+    /* A pending cancellation is delivered, and nothing is read. */
+    corio_cancel(corio_current());
+    ASSERT_ERR(corio_file_pread(f, got, BLOCK, 0), -ECANCELED);
+    ASSERT_EQ(corio_file_pread(f, got, BLOCK, BLOCK), BLOCK);
+    ASSERT_TRUE(memcmp(got, data + BLOCK, BLOCK) == 0);
+    ASSERT_OK(corio_file_close(f));
+    return 0;
+}
