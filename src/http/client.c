@@ -6,7 +6,7 @@
  * ready sockets to curl_multi_socket_action. libcurl's timer is a loop
  * callback. Names are resolved with corio's resolver before a transfer
  * starts and given to libcurl (CURLOPT_RESOLVE), so libcurl never starts
- * its resolver thread. docs/internals/http_client.md tells the story. */
+ * its resolver thread. docs/internals/http.md tells the story. */
 #include "http/client_int.h"
 
 #include "corio/dns.h"
