@@ -34,22 +34,7 @@ BASE = "corio (epoll)"  # the row the ratios are against
 CONCURRENCY = (64, 256)
 PAGE_BYTES = 4096
 
-NGINX_CONF = """worker_processes 1;
-daemon off;
-master_process off;
-pid %(dir)s/nginx.pid;
-error_log %(dir)s/error.log warn;
-events { worker_connections 10240; }
-http {
-    access_log off;
-    keepalive_requests 100000000;
-    keepalive_timeout 75s;
-    client_body_temp_path %(dir)s/body;
-    proxy_temp_path %(dir)s/proxy;
-    fastcgi_temp_path %(dir)s/fastcgi;
-    uwsgi_temp_path %(dir)s/uwsgi;
-    scgi_temp_path %(dir)s/scgi;
-    server {
+NGINX_CONF = httpbench.NGINX_HEAD + """    server {
         listen 127.0.0.1:%(port)d;
         open_file_cache max=16;
         location /page/ {

@@ -31,7 +31,9 @@ KEYS = "w"
 BASE = "corio (epoll)"  # the row the ratios are against
 NGINX = "nginx"  # the row marker: run_wrk starts nginx itself
 
-NGINX_CONF = """worker_processes 1;
+# nginx with one worker in the foreground, everything under a temporary
+# directory; the workloads add their server block (and close http).
+NGINX_HEAD = """worker_processes 1;
 daemon off;
 master_process off;
 pid %(dir)s/nginx.pid;
@@ -46,7 +48,8 @@ http {
     fastcgi_temp_path %(dir)s/fastcgi;
     uwsgi_temp_path %(dir)s/uwsgi;
     scgi_temp_path %(dir)s/scgi;
-    server {
+"""
+NGINX_CONF = NGINX_HEAD + """    server {
         listen 127.0.0.1:%(port)d;
         location = / {
             default_type text/plain;

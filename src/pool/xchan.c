@@ -234,20 +234,21 @@ static int wait_on(corio_xchan *c, struct wlist *q, struct xwaiter *w,
     return w->rc;
 }
 
-int corio_xchan_send(corio_xchan *c, void *item)
+/* corio_xchan_send (send: *item is the item) and corio_xchan_recv: try
+ * under the lock, else wait on that direction's queue, a sender with its
+ * item, a receiver for one. */
+static int transfer(corio_xchan *c, bool send, void **item)
 {
     corio_loop *loop;
     corio_task *self = corio__self(&loop);
 
-    if (!c)
-        return -EINVAL;
     if (self) {
         int rc = corio__checkpoint(self);
         if (rc < 0)
             return rc;
     }
     pthread_mutex_lock(&c->lock);
-    int rc = send_locked(c, item);
+    int rc = send ? send_locked(c, *item) : recv_locked(c, item);
     if (rc != -EAGAIN) {
         pthread_mutex_unlock(&c->lock);
         return rc;
@@ -261,42 +262,25 @@ int corio_xchan_send(corio_xchan *c, void *item)
         pthread_mutex_unlock(&c->lock);
         return -errno;
     }
-    struct xwaiter w = {.item = item};
-    return wait_on(c, &c->send_q, &w, self, x);
+    struct xwaiter w = {.item = send ? *item : NULL};
+    rc = wait_on(c, send ? &c->send_q : &c->recv_q, &w, self, x);
+    if (rc == 0 && !send)
+        *item = w.item;
+    return rc;
+}
+
+int corio_xchan_send(corio_xchan *c, void *item)
+{
+    if (!c)
+        return -EINVAL;
+    return transfer(c, true, &item);
 }
 
 int corio_xchan_recv(corio_xchan *c, void **item)
 {
-    corio_loop *loop;
-    corio_task *self = corio__self(&loop);
-
     if (!c || !item)
         return -EINVAL;
-    if (self) {
-        int rc = corio__checkpoint(self);
-        if (rc < 0)
-            return rc;
-    }
-    pthread_mutex_lock(&c->lock);
-    int rc = recv_locked(c, item);
-    if (rc != -EAGAIN) {
-        pthread_mutex_unlock(&c->lock);
-        return rc;
-    }
-    if (!self) {
-        pthread_mutex_unlock(&c->lock);
-        return -EPERM;
-    }
-    struct corio__loopx *x = corio__loopx_get(loop);
-    if (!x) {
-        pthread_mutex_unlock(&c->lock);
-        return -errno;
-    }
-    struct xwaiter w = {.item = NULL};
-    rc = wait_on(c, &c->recv_q, &w, self, x);
-    if (rc == 0)
-        *item = w.item;
-    return rc;
+    return transfer(c, false, item);
 }
 
 void corio_xchan_shutdown(corio_xchan *c)
