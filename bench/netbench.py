@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: MIT
 """Networking workloads of bench/run: (m) echo ping-pong and (n) idle
 connections. Each row is a server (corio's bench_echo, a libuv callback
-server, Go net, Node net, asyncio and uvloop) that bench/run starts pinned
-to CPU 0, driven by bench_echo_load (plain C on epoll) pinned to CPU 1.
+server, a liburing server by hand (the io_uring ceiling), Go net, Node
+net, asyncio and uvloop) that bench/run starts pinned to CPU 0, driven
+by bench_echo_load (plain C on epoll) pinned to CPU 1.
 
 corio's rows run once per backend, epoll and io_uring, forced with
 CORIO_BACKEND; the ratios are against corio streams on epoll.
@@ -39,9 +40,10 @@ def build(build_dir):
     subprocess.run(["cmake", "--build", build_dir, "-j2", "--target",
                     "bench_echo", "bench_echo_load"], check=True,
                    stdout=subprocess.DEVNULL)
-    subprocess.run(["cmake", "--build", build_dir, "-j2", "--target",
-                    "bench_uv_echo"], stdout=subprocess.DEVNULL,
-                   stderr=subprocess.DEVNULL)
+    for peer in ("bench_uv_echo", "bench_uring_echo"):
+        subprocess.run(["cmake", "--build", build_dir, "-j2", "--target",
+                        peer], stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
 
 
 def workloads(quick, corio_bin, go_bin, python, peers):
@@ -59,6 +61,9 @@ def workloads(quick, corio_bin, go_bin, python, peers):
         ("corio sockets (io_uring)", uring, ["--sock"]),
         ("libuv (callbacks)", [corio_bin("echo")[0].replace(
             "bench_echo", "bench_uv_echo")], []),
+        # The io_uring ceiling: liburing by hand, no runtime (echo only).
+        ("liburing by hand", [corio_bin("echo")[0].replace(
+            "bench_echo", "bench_uring_echo")], []),
         ("Go net", go_bin("echo"), []),
         ("Node net", node, []),
         ("asyncio streams", py, []),
@@ -153,10 +158,12 @@ def run_echo(row, pin, load, secs):
         u0, s0 = cpu_ticks(server.pid)
         warm = min(1.0, secs / 10)
         t0 = time.monotonic()
+        r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         out = subprocess.run(
             pinned(load + ["127.0.0.1", str(port), str(conns), extra[0],
                            str(secs), str(warm)], 1, pin),
             capture_output=True, text=True, timeout=secs + 120)
+        r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
         if out.returncode != 0:
             raise RuntimeError("load generator: %s" %
                                out.stderr.strip()[-120:])
@@ -168,6 +175,9 @@ def run_echo(row, pin, load, secs):
         res["sys_us_per_rt"] = (s1 - s0) / HZ * 1e6 / total_rts
         res["cpu_us_per_rt"] = res["user_us_per_rt"] + res["sys_us_per_rt"]
         res["wall_s"] = time.monotonic() - t0
+        # The generator's own CPU: near 100 %, it is a limit too.
+        res["load_cpu_pct"] = 100 * (r1.ru_utime - r0.ru_utime +
+                                     r1.ru_stime - r0.ru_stime) / res["wall_s"]
         return res
     finally:
         stop_server(server)
@@ -216,12 +226,14 @@ def report_echo(spec, key, samples, errors, fmt, ratio, table, failed):
     base_cpu = _med(samples.get((key, BASE), []),
                     "cpu_us_per_rt")
     rows = []
+    rates = {}
     for label, _, n, _, _ in spec["rows"]:
         res = samples.get((key, label))
         if not res:
-            rows.append([label, failed(errors, key, label)] + [""] * 7)
+            rows.append([label, failed(errors, key, label)] + [""] * 8)
             continue
         rt = _med(res, "rt_per_s")
+        rates[label] = rt
         cpu = _med(res, "cpu_us_per_rt")
         first = label == BASE
         rows.append([label, fmt(rt),
@@ -233,10 +245,21 @@ def report_echo(spec, key, samples, errors, fmt, ratio, table, failed):
                      if base_cpu else "",
                      "%s + %s" % (fmt(_med(res, "user_us_per_rt")),
                                   fmt(_med(res, "sys_us_per_rt"))),
-                     "%d" % len(res)])
-    return table(["server", "round trips/s", "vs corio", "p50 µs",
+                     fmt(_med(res, "load_cpu_pct")), "%d" % len(res)])
+    text = table(["server", "round trips/s", "vs corio", "p50 µs",
                   "p99 µs", "server CPU µs/rt", "vs corio",
-                  "user + sys µs/rt", "runs"], rows, (0, 7))
+                  "user + sys µs/rt", "load CPU %", "runs"], rows, (0, 7))
+    # io_uring's target: >= 1.3x the libuv server; the hand-written
+    # liburing server shows how far any io_uring server gets here.
+    uv = rates.get("libuv (callbacks)")
+    if uv:
+        notes = ["%s %.2f×" % (label, rates[label] / uv) for label in
+                 ("corio streams (io_uring)", "corio sockets (io_uring)",
+                  "liburing by hand") if rates.get(label)]
+        if notes:
+            text += ("\n\nAgainst libuv (io_uring target 1.3×): " +
+                     "; ".join(notes))
+    return text
 
 
 def report_idle(spec, key, samples, errors, fmt, ratio, table, failed):
