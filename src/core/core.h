@@ -30,6 +30,10 @@ CORIO_HIDDEN void corio__free(void *p);
 CORIO_HIDDEN char *corio__strdup(const char *s);
 /* True when the fault injector says this system call should fail. */
 CORIO_HIDDEN bool corio__fail_syscall(void);
+/* The same for an allocation made without corio__malloc (mmap), and the
+ * leak check's count of such a block (d: +1 made, -1 freed). */
+CORIO_HIDDEN bool corio__fail_alloc(void);
+CORIO_HIDDEN void corio__count_block(void *p, long d);
 
 /* A free-list allocator for objects of one size: tasks, handles. Objects
  * are carved from chunks that live until the slab is destroyed, so a
@@ -42,7 +46,9 @@ struct corio__slab {
     void *chunks;        /* chunks, linked through their first word */
     size_t size;         /* object size, a multiple of 16 */
     size_t live;         /* objects handed out and not freed */
+    unsigned nchunks;
     bool poison;         /* poison freed objects under ASan */
+    bool zeroed;         /* the newest chunk came zeroed from the kernel */
 };
 CORIO_HIDDEN void corio__slab_init(struct corio__slab *s, size_t size,
                                    bool poison);

@@ -6,6 +6,7 @@
 #include "harness.h"
 
 #include <corio.h>
+#include <stdint.h>
 #include <unistd.h>
 
 #include "core/testing.h"
@@ -179,6 +180,57 @@ TEST_OPTS(every_allocation_failure_unwinds_cleanly, .timeout = 300)
 TEST_OPTS(every_system_call_failure_unwinds_cleanly, .timeout = 300)
 {
     walk(true);
+}
+
+static int ret_index(void *arg)
+{
+    return (int)(intptr_t)arg;
+}
+
+/* Enough tasks to reach the slab's big chunks (mapped from the kernel);
+ * joins what it spawned. 0, or -ENOMEM from a failed spawn. */
+static int spawn_many(void *arg)
+{
+    (void)arg;
+    enum { N = 6000 };
+    static corio_task *t[N];
+    int n = 0, rc = 0;
+    for (; n < N; n++) {
+        t[n] = corio_spawn(ret_index, (void *)(intptr_t)n);
+        if (!t[n]) {
+            rc = -errno;
+            break;
+        }
+    }
+    for (int i = 0; i < n; i++) {
+        int r = corio_join(t[i]);
+        if (r != i && rc == 0)
+            rc = -EPROTO;
+    }
+    return rc;
+}
+
+TEST(failing_task_chunks_unwind_cleanly)
+{
+    long n, nomem = 0;
+    for (n = 1; n < 200; n++) {
+        long before = corio__alloc_live_blocks();
+        corio__fault_alloc(n);
+        int rc = corio_run(spawn_many, NULL);
+        long calls = corio__fault_alloc_calls();
+        corio__fault_alloc(0);
+        ASSERT_EQ(corio__alloc_live_blocks(), before);
+        if (calls < n) {
+            ASSERT_OK(rc);
+            break;
+        }
+        /* A failure the code tolerates ends in success too. */
+        if (rc != 0 && rc != -ENOMEM)
+            FAIL("failure %ld: unexpected result %d", n, rc);
+        nomem += rc == -ENOMEM;
+    }
+    ASSERT_LT(n, 200);
+    ASSERT_GT(nomem, 8); /* the spawns of each chunk failed in turn */
 }
 
 TEST(loop_new_fails_cleanly)

@@ -3,6 +3,8 @@
  * stop, call_soon / call_later / call_at and their handles, the clock. */
 #include "harness.h"
 
+#include <stdlib.h>
+
 #include <corio.h>
 #include <math.h>
 #include <time.h>
@@ -273,6 +275,36 @@ TEST(stale_handle_does_not_cancel_a_reused_one)
     ASSERT_OK(corio_loop_call_soon(loop, stop_loop, loop, NULL));
     ASSERT_OK(corio_loop_run_forever(loop));
     ASSERT_EQ(hits, 1);
+    ASSERT_OK(corio_loop_close(loop));
+}
+
+/* Thousands of handles reach the slab's big chunks, which come zeroed
+ * from the kernel instead of being cleared object by object: every handle
+ * there must still start pending and cancel exactly once, and memory
+ * reused from freed handles must not let old handles cancel new ones. */
+TEST(thousands_of_handles_from_big_chunks_cancel_exactly)
+{
+    enum { N = 20000 };
+    corio_loop *loop = corio_loop_new(NULL);
+    corio_handle *h = malloc(N * sizeof *h);
+    ASSERT_NOT_NULL(h);
+    for (int round = 0; round < 2; round++) {
+        hits = 0;
+        for (int i = 0; i < N; i++) {
+            ASSERT_OK(corio_loop_call_soon(loop, hit, NULL, &h[i]));
+            ASSERT_TRUE(corio_handle_pending(h[i]));
+        }
+        for (int i = 0; i < N; i += 2)
+            ASSERT_OK(corio_handle_cancel(h[i]));
+        for (int i = 0; i < N; i += 2)
+            ASSERT_ERR(corio_handle_cancel(h[i]), -ENOENT);
+        ASSERT_OK(corio_loop_call_soon(loop, stop_loop, loop, NULL));
+        ASSERT_OK(corio_loop_run_forever(loop));
+        ASSERT_EQ(hits, N / 2);
+        for (int i = 0; i < N; i++)
+            ASSERT_FALSE(corio_handle_pending(h[i]));
+    }
+    free(h);
     ASSERT_OK(corio_loop_close(loop));
 }
 
