@@ -547,9 +547,13 @@ static void easy_reset(corio_http_session *s, CURL *e)
     curl_easy_reset(e);
 }
 
+/* A handle for a request: a pooled one keeps the session's setup, and
+ * configure() (client_fetch.c) sets every option a request may change. */
 CURL *corio__hc_easy_get(corio_http_session *s)
 {
-    CURL *e = s->nidle ? s->idle[--s->nidle] : curl_easy_init();
+    if (s->nidle)
+        return s->idle[--s->nidle];
+    CURL *e = curl_easy_init();
     if (!e)
         return NULL;
     if (easy_setup(s, e) < 0) {
@@ -559,6 +563,9 @@ CURL *corio__hc_easy_get(corio_http_session *s)
     return e;
 }
 
+/* Pool easy for the next request, after unhooking what points into the
+ * response that used it (the response goes away; the next configure()
+ * sets the rest). */
 void corio__hc_easy_put(corio_http_session *s, CURL *easy)
 {
     if (!easy)
@@ -567,8 +574,15 @@ void corio__hc_easy_put(corio_http_session *s, CURL *easy)
         curl_easy_cleanup(easy);
         return;
     }
-    /* Reset now, so that no pooled handle points at a freed response. */
-    easy_reset(s, easy);
+    curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, (char *)NULL);
+    curl_easy_setopt(easy, CURLOPT_PRIVATE, (char *)NULL);
+    curl_easy_setopt(easy, CURLOPT_OPENSOCKETDATA, (void *)NULL);
+    curl_easy_setopt(easy, CURLOPT_HEADERDATA, (void *)NULL);
+    curl_easy_setopt(easy, CURLOPT_WRITEDATA, (void *)NULL);
+    curl_easy_setopt(easy, CURLOPT_READDATA, (void *)NULL);
+    curl_easy_setopt(easy, CURLOPT_HTTPHEADER, (struct curl_slist *)NULL);
+    curl_easy_setopt(easy, CURLOPT_RESOLVE, (struct curl_slist *)NULL);
+    curl_easy_setopt(easy, CURLOPT_POSTFIELDS, (char *)NULL);
     s->idle[s->nidle++] = easy;
 }
 
@@ -939,6 +953,7 @@ int corio_http_session_close(corio_http_session *s)
     close(s->epfd);
     dns_clear(s);
     hc_free(s->dns);
+    hc_free(s->url_prefix);
     hc_free(s->socks);
     hc_free(s->idle);
     hc_free(s->ca_file);

@@ -492,14 +492,19 @@ static int configure(corio_http_response *r, double dns_spent)
         if (c == CURLE_OK)                                                   \
             c = curl_easy_setopt(e, opt, val);                               \
     } while (0)
+    /* A pooled handle keeps the options of its last request (no
+     * curl_easy_reset, which costs a fresh setup of the session's): so
+     * every option a request may set is set here, to its default if this
+     * request does not want it. */
     SET(CURLOPT_URL, r->url);
     /* Wait for a connection that may multiplex (HTTP/2) rather than open
      * another: only for https, where HTTP/2 is offered. For http it would
      * hold every concurrent request to a new host until the first one's
      * response is in. */
-    if (s->http_version == CURL_HTTP_VERSION_2TLS &&
-        strncasecmp(r->url, "https:", 6) == 0)
-        SET(CURLOPT_PIPEWAIT, 1L);
+    SET(CURLOPT_PIPEWAIT, s->http_version == CURL_HTTP_VERSION_2TLS &&
+                              strncasecmp(r->url, "https:", 6) == 0
+                              ? 1L
+                              : 0L);
     SET(CURLOPT_PRIVATE, (char *)r);
     SET(CURLOPT_OPENSOCKETDATA, r);
     SET(CURLOPT_ERRORBUFFER, r->errbuf);
@@ -508,16 +513,26 @@ static int configure(corio_http_response *r, double dns_spent)
     SET(CURLOPT_WRITEFUNCTION, on_write);
     SET(CURLOPT_WRITEDATA, r);
     SET(CURLOPT_HTTPHEADER, r->own_hdrs ? r->hdrs : s->headers);
-    if (r->resolve)
-        SET(CURLOPT_RESOLVE, r->resolve);
-    if (isfinite(r->deadline))
-        SET(CURLOPT_TIMEOUT_MS, to_ms(r->deadline - now));
+    SET(CURLOPT_RESOLVE, r->resolve); /* NULL: none (the last one's list
+                                          is freed) */
+    SET(CURLOPT_TIMEOUT_MS,
+        isfinite(r->deadline) ? to_ms(r->deadline - now) : 0L);
     SET(CURLOPT_CONNECTTIMEOUT_MS,
         r->connect_timeout < 0 ? 0x7fffffffL
                                : to_ms(r->connect_timeout - dns_spent));
-    if (!(r->flags & CORIO_HTTP_STREAM))
-        SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)r->max_body);
+    SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)(r->flags & CORIO_HTTP_STREAM
+                                                    ? 0
+                                                    : r->max_body));
+    /* The body's options go back to their defaults, then the method:
+     * HTTPGET clears NOBODY, POST and UPLOAD, and comes last because
+     * setting POSTFIELDS, even to NULL, turns POST on. */
     const char *m = r->method;
+    SET(CURLOPT_CUSTOMREQUEST, (char *)NULL);
+    SET(CURLOPT_POSTFIELDS, (char *)NULL);
+    SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)-1);
+    SET(CURLOPT_READFUNCTION, (curl_read_callback)NULL);
+    SET(CURLOPT_READDATA, (void *)NULL);
+    SET(CURLOPT_HTTPGET, 1L);
     if (strcmp(m, "HEAD") == 0) {
         SET(CURLOPT_NOBODY, 1L);
     } else if (r->has_body) {
@@ -552,17 +567,37 @@ static bool numeric_host(const char *host)
     return host[0] == '[' || inet_pton(AF_INET, host, &a) == 1;
 }
 
-/* Split r->url: its host (curl_free it) and port. 0 or a negative
- * errno. */
-static int parse_url(corio_http_response *r, char **host, int *port)
+/* The "scheme://authority" prefix of url: its length, or 0 if url has
+ * no "://" early on (then it is parsed every time). Two URLs with the same
+ * prefix have the same scheme, host and port. */
+static size_t url_prefix(const char *url)
 {
+    const char *sep = strstr(url, "://");
+    if (!sep || sep - url > 16)
+        return 0;
+    return (size_t)(sep + 3 - url) + strcspn(sep + 3, "/?#");
+}
+
+/* Split r->url: its host (into host, HC_HOST_MAX bytes) and port. 0 or a
+ * negative errno. The session keeps the last result, keyed by the URL's
+ * prefix, so that a crawl of one site parses its origin once. */
+static int parse_url(corio_http_response *r, char *host, int *port)
+{
+    corio_http_session *s = r->session;
+    size_t plen = url_prefix(r->url);
+    if (plen && plen == s->url_prefix_len &&
+        memcmp(r->url, s->url_prefix, plen) == 0) {
+        strcpy(host, s->url_host);
+        *port = s->url_port;
+        return 0;
+    }
     CURLU *u = curl_url();
     if (!u)
         return -ENOMEM;
     int rc = 0;
     char *scheme = NULL;
     char *p = NULL;
-    *host = NULL;
+    char *h = NULL;
     CURLUcode uc = curl_url_set(u, CURLUPART_URL, r->url, 0);
     if (uc != CURLUE_OK) {
         fail_msg(r, "bad URL %s: %s", r->url, curl_url_strerror(uc));
@@ -580,9 +615,13 @@ static int parse_url(corio_http_response *r, char **host, int *port)
 #ifdef CURLU_PUNYCODE
     hflags |= CURLU_PUNYCODE; /* the name libcurl will look up */
 #endif
-    if (curl_url_get(u, CURLUPART_HOST, host, hflags) != CURLUE_OK ||
-        !**host) {
+    if (curl_url_get(u, CURLUPART_HOST, &h, hflags) != CURLUE_OK || !*h) {
         fail_msg(r, "no host in URL %s", r->url);
+        rc = -EINVAL;
+        goto out;
+    }
+    if (strlen(h) >= HC_HOST_MAX) {
+        fail_msg(r, "host name too long in URL %s", r->url);
         rc = -EINVAL;
         goto out;
     }
@@ -592,12 +631,21 @@ static int parse_url(corio_http_response *r, char **host, int *port)
         rc = -EINVAL;
         goto out;
     }
+    strcpy(host, h);
     *port = atoi(p);
-out:
-    if (rc < 0) {
-        curl_free(*host);
-        *host = NULL;
+    if (plen) { /* remember it; without memory, the next parse is full */
+        char *copy = hc_malloc(plen);
+        if (copy) {
+            memcpy(copy, r->url, plen);
+            hc_free(s->url_prefix);
+            s->url_prefix = copy;
+            s->url_prefix_len = plen;
+            strcpy(s->url_host, host);
+            s->url_port = *port;
+        }
     }
+out:
+    curl_free(h);
     curl_free(p);
     curl_free(scheme);
     curl_url_cleanup(u);
@@ -609,9 +657,9 @@ out:
  * and hand the transfer to libcurl. 0 or a negative errno. */
 static int hop(corio_http_response *r)
 {
-    char *host;
+    char host[HC_HOST_MAX];
     int port;
-    int rc = parse_url(r, &host, &port);
+    int rc = parse_url(r, host, &port);
     if (rc < 0)
         return rc;
     /* Authorization stays with the first origin. */
@@ -619,10 +667,8 @@ static int hop(corio_http_response *r)
     snprintf(origin, sizeof origin, "%s:%d", host, port);
     if (!r->origin) {
         r->origin = hc_strdup(origin);
-        if (!r->origin) {
-            curl_free(host);
+        if (!r->origin)
             return -ENOMEM;
-        }
     } else if (strcasecmp(r->origin, origin) != 0) {
         r->drop_auth = true;
     }
@@ -635,7 +681,6 @@ static int hop(corio_http_response *r)
             dl = t0 + r->connect_timeout;
         rc = corio__hc_resolve(r, host, port, dl, &entry);
     }
-    curl_free(host);
     if (rc < 0)
         return rc;
     s = r->session; /* still there: corio__hc_resolve checked */

@@ -489,6 +489,74 @@ TEST_OPTS(a_request_body_streams_from_a_callback,
     RUN(upload);
 }
 
+/* Sequential requests of a session run on one pooled libcurl handle,
+ * which keeps its options from one request to the next (it is not
+ * reset): no method, body, size limit or timeout may leak into the next
+ * request. */
+static int pooled_handle(void *arg)
+{
+    (void)arg;
+    up();
+    corio_http_session_opts so = {.timeout = -1}; /* none by default */
+    corio_http_session *s = session(&so);
+    char *body;
+    corio_http_response *r;
+    /* A streamed body, then requests without one. */
+    struct src p = {.len = 100000};
+    corio_http_request_opts up_o = {.body_fn = produce, .body_arg = &p,
+                                    .body_size = 100000};
+    ASSERT_EQ(fetch_text(s, "PUT", url("/sum"), &up_o, NULL), 200);
+    ASSERT_EQ(fetch_text(s, "GET", url("/echo"), NULL, &body), 200);
+    ASSERT_STR_EQ(echoed(body, "method"), "GET");
+    ASSERT_STR_EQ(echoed(body, "length"), "0");
+    free(body);
+    /* HEAD, then a GET that has its body again. */
+    ASSERT_OK(corio_http_fetch(s, "HEAD", url("/echo"), NULL, &r));
+    corio_http_response_close(r);
+    ASSERT_EQ(fetch_text(s, "GET", url("/echo"), NULL, &body), 200);
+    ASSERT_STR_EQ(echoed(body, "method"), "GET");
+    free(body);
+    /* A whole body, then a DELETE without one, then a streamed body after
+     * a whole one. */
+    corio_http_request_opts bo = {.body = "abc", .body_len = 3};
+    ASSERT_EQ(fetch_text(s, "POST", url("/echo"), &bo, &body), 200);
+    ASSERT_STR_EQ(echoed(body, "length"), "3");
+    free(body);
+    ASSERT_EQ(fetch_text(s, "DELETE", url("/echo"), NULL, &body), 200);
+    ASSERT_STR_EQ(echoed(body, "method"), "DELETE");
+    ASSERT_STR_EQ(echoed(body, "length"), "0");
+    free(body);
+    struct src q = {.len = 5000};
+    corio_http_request_opts sq = {.body_fn = produce, .body_arg = &q};
+    ASSERT_EQ(fetch_text(s, "POST", url("/sum"), &sq, &body), 200);
+    char want[64];
+    snprintf(want, sizeof want, "%" PRIu64 " %" PRIu64 " chunked", q.len,
+             q.sum);
+    ASSERT_STR_EQ(body, want);
+    free(body);
+    /* A small max_body, then a request without it. */
+    corio_http_request_opts mo = {.max_body = 1024};
+    ASSERT_ERR(corio_http_fetch(s, "GET", url("/big/64"), &mo, &r),
+               -EMSGSIZE);
+    ASSERT_EQ(fetch_text(s, "GET", url("/big/64"), NULL, NULL), 200);
+    /* A short timeout, then a slow request without one. */
+    corio_http_request_opts to = {.timeout = 0.1};
+    ASSERT_ERR(corio_http_fetch(s, "GET", url("/sleep/300"), &to, &r),
+               -ETIMEDOUT);
+    ASSERT_EQ(fetch_text(s, "GET", url("/sleep/300"), NULL, &body), 200);
+    ASSERT_STR_EQ(body, "slept");
+    free(body);
+    ASSERT_OK(corio_http_session_close(s));
+    down();
+    return 0;
+}
+
+TEST_OPTS(a_pooled_handle_carries_nothing_into_the_next_request,
+          .labels = "net", .timeout = CASE_TIMEOUT)
+{
+    RUN(pooled_handle);
+}
+
 /* ---- timeouts, deadlines, cancellation ---- */
 
 static int connect_timeout(void *arg)
@@ -902,6 +970,15 @@ static int by_name(void *arg)
     /* The session remembers the answer. */
     ASSERT_EQ(fetch_text(s, "GET", u, NULL, NULL), 200);
     ASSERT_EQ(d.queries, q);
+    /* The session keeps the last URL's origin parsed: URLs that differ
+     * only in the port, one after the other, each get their own. */
+    char dead[128];
+    snprintf(dead, sizeof dead, "http://www.corio.test:%d/x", dead_port());
+    corio_http_response *r;
+    for (int i = 0; i < 3; i++) {
+        ASSERT_EQ(fetch_text(s, "GET", u, NULL, NULL), 200);
+        ASSERT_ERR(corio_http_get(s, dead, &r), -ECONNREFUSED);
+    }
     /* libcurl resolved nothing itself: no resolver thread ever ran. */
     ASSERT_EQ(thread_count(), threads);
     ASSERT_OK(corio_http_session_close(s));
