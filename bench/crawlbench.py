@@ -8,8 +8,11 @@ on keep-alive connections, and checks every status: corio's
 bench_http_crawl (one corio_http_session, on epoll and on io_uring), Go
 net/http's client (GOMAXPROCS=1), Node's http module with a keep-alive
 Agent and Node's fetch, aiohttp's ClientSession on asyncio and on uvloop,
-and, as the C reference, libcurl's multi interface alone on poll(2)
-(bench/peers/curl_multi.c): what corio adds to libcurl. nginx is pinned to CPU 0 and the client to CPU 1. Every client
+and, as the C references, libcurl's multi interface alone
+(bench/peers/curl_multi.c), driven by curl_multi_perform on poll(2) and
+by curl_multi_socket_action on epoll (the interface an event loop, and
+corio, must use): what corio adds to libcurl. nginx is pinned to CPU 0
+and the client to CPU 1. Every client
 first crawls N/10 pages untimed (connections, JITs), then N timed.
 Reported: requests per second, and the client's CPU time (user + system,
 from wait4(), warm-up included) per request; ratios are against corio on
@@ -74,6 +77,8 @@ def workloads(quick, corio_bin, go_bin, python, peers):
         ("aiohttp", aio, []),
         ("aiohttp + uvloop", aio, ["--uvloop"]),
         ("libcurl multi + poll (C)", corio_bin("curl_multi"), []),
+        ("libcurl multi-socket + epoll (C)", corio_bin("curl_multi"),
+         ["--socket"]),
     ]
     rows = [(label(name, c), cmd, n, [str(c)], flags)
             for c in CONCURRENCY for name, cmd, flags in clients]
