@@ -269,6 +269,8 @@ struct corio_loop {
     bool uring;           /* the backend is io_uring: sockets and files
                              go through its ring, and descriptors are
                              armed when a task first waits on them */
+    bool one_thread;      /* corio_run's: made, run and closed by one
+                             thread, so its ring may be tied to it */
     /* call_soon_threadsafe: a mutex-protected list and an eventfd. */
     pthread_mutex_t tsq_lock;
     struct corio__tsq_item *tsq_head;  /* guarded by tsq_lock */

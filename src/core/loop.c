@@ -117,7 +117,10 @@ const char *corio_loop_backend(const corio_loop *loop)
     return loop && loop->bops ? loop->bops->name : NULL;
 }
 
-corio_loop *corio_loop_new(const corio_loop_opts *opts)
+/* one_thread: the loop is made, run and closed by this thread alone (it
+ * is corio_run's), which lets the io_uring backend tie its ring to the
+ * thread. */
+static corio_loop *loop_new(const corio_loop_opts *opts, bool one_thread)
 {
     size_t stack = opts && opts->stack_size ? opts->stack_size
                                             : env_stack_size();
@@ -133,6 +136,7 @@ corio_loop *corio_loop_new(const corio_loop_opts *opts)
     if (!loop)
         goto err;
     loop->ready_tail = &loop->ready_head;
+    loop->one_thread = one_thread;
     loop->stack_size = stack;
     loop->wake_fd = -1;
     loop->tsq_tail = &loop->tsq_head;
@@ -169,6 +173,11 @@ err_free_loop:
 err:
     errno = ENOMEM;
     return NULL;
+}
+
+corio_loop *corio_loop_new(const corio_loop_opts *opts)
+{
+    return loop_new(opts, false);
 }
 
 /* Free everything, whatever is left. */
@@ -371,7 +380,7 @@ int corio_run(corio_fn main, void *arg)
         return -EINVAL;
     if (corio__tls_loop)
         return -EBUSY;
-    corio_loop *loop = corio_loop_new(NULL);
+    corio_loop *loop = loop_new(NULL, true);
     if (!loop)
         return -errno;
     corio_task_opts opts = {.name = "main"};

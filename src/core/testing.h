@@ -45,6 +45,8 @@ CORIO_API int64_t corio__timer_deadline(corio_loop *loop,
 /* The context-switch implementation compiled in: "x86_64", "aarch64" or
  * "ucontext". */
 CORIO_API const char *corio__switch_name(void);
+/* The IORING_SETUP_* flags of the loop's ring; 0 if it has none. */
+CORIO_API unsigned corio__uring_setup_flags(corio_loop *loop);
 
 #ifdef __cplusplus
 }

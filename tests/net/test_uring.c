@@ -9,10 +9,13 @@
  * skip where the kernel has none. */
 #include "helpers.h"
 
+#include "core/testing.h"
+
 #include <linux/filter.h>
 #include <linux/io_uring.h>
 #include <linux/seccomp.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <sys/eventfd.h>
 #include <sys/prctl.h>
@@ -54,6 +57,19 @@ static void run_uring(corio_fn fn, void *arg)
     corio_task_unref(t);
     ASSERT_OK(corio_loop_close(loop));
     ASSERT_EQ(th_count_fds(), fds);
+}
+
+/* Whether the kernel takes IORING_SETUP_DEFER_TASKRUN (Linux 6.1). */
+static bool kernel_has_defer_taskrun(void)
+{
+    struct io_uring_params p;
+    memset(&p, 0, sizeof p);
+    p.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
+    int fd = (int)syscall(__NR_io_uring_setup, 4, &p);
+    if (fd < 0)
+        return false;
+    close(fd);
+    return true;
 }
 
 /* ---- choosing the backend ---- */
@@ -695,4 +711,54 @@ TEST(files_use_the_loop_ring)
     if (env && strcmp(env, "pool") == 0)
         th_skip("CORIO_FILE_IO=pool");
     run_uring(file_rw, NULL);
+}
+
+/* ---- which thread may run a loop ---- */
+
+static int ring_of_corio_run(void *arg)
+{
+    unsigned *flags = arg;
+    *flags = corio__uring_setup_flags(corio_loop_current());
+    return echo_once(NULL);
+}
+
+static void *run_elsewhere(void *arg)
+{
+    corio_loop *loop = arg;
+    corio_task *t = corio_loop_spawn(loop, echo_once, NULL, NULL);
+    ASSERT_NOT_NULL(t);
+    ASSERT_OK(corio_loop_run_until_complete(loop, t));
+    corio_task_unref(t);
+    return NULL;
+}
+
+/* corio_run's loop is made, run and closed by one thread, so its ring
+ * defers completions to the loop's own entries into the kernel
+ * (DEFER_TASKRUN), which ties the ring to that thread. A loop made with
+ * corio_loop_new may be run by any thread, one after the other: its ring
+ * is not tied. */
+TEST(only_corio_run_ties_the_ring_to_its_thread)
+{
+    need_uring();
+    setenv("CORIO_BACKEND", "io_uring", 1);
+    unsigned flags = 0;
+    ASSERT_OK(corio_run(ring_of_corio_run, &flags));
+    ASSERT_NE(flags, 0);
+    bool defer = kernel_has_defer_taskrun();
+    ASSERT_EQ(!!(flags & IORING_SETUP_DEFER_TASKRUN), defer);
+    ASSERT_EQ(!!(flags & IORING_SETUP_SINGLE_ISSUER), defer);
+
+    corio_loop_opts o = {.backend = CORIO_BACKEND_IO_URING};
+    corio_loop *loop = corio_loop_new(&o);
+    ASSERT_NOT_NULL(loop);
+    flags = corio__uring_setup_flags(loop);
+    ASSERT_NE(flags, 0);
+    ASSERT_EQ(flags & (IORING_SETUP_SINGLE_ISSUER |
+                       IORING_SETUP_DEFER_TASKRUN), 0);
+    /* Made here, run by another thread, then by this one again. */
+    pthread_t th;
+    ASSERT_OK(pthread_create(&th, NULL, run_elsewhere, loop));
+    ASSERT_OK(pthread_join(th, NULL));
+    run_elsewhere(loop);
+    ASSERT_OK(corio_loop_close(loop));
 }

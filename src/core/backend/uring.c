@@ -13,6 +13,9 @@
  * uring.md tells the story. */
 #include "core/core.h"
 #include "core/waitq.h"
+#ifdef CORIO_TESTING
+#include "core/testing.h"
+#endif
 
 #ifdef CORIO_HAVE_URING
 
@@ -79,6 +82,15 @@ struct uring_backend {
 static pthread_once_t probe_once = PTHREAD_ONCE_INIT;
 static bool usable;          /* the kernel has everything below */
 static unsigned setup_flags; /* for every ring */
+/* For rings of loops that one thread makes, runs and closes (corio_run's),
+ * if the kernel has them (Linux 6.1): completions are handled only when
+ * the loop enters the ring, in one batch, instead of on the way out of
+ * any system call the thread makes (a stream's sendmsg, for one). That
+ * saves about 6 % of an HTTP server's CPU per request. SINGLE_ISSUER,
+ * which DEFER_TASKRUN needs, ties the ring to the thread that made it,
+ * so a loop made with corio_loop_new, which any thread may run, does not
+ * get them. */
+static unsigned one_thread_flags;
 
 /* What corio needs: Linux 5.19 or later. The opcode probe (5.6) tells the
  * operations; multishot accept and IORING_SETUP_COOP_TASKRUN came in 5.19
@@ -110,6 +122,17 @@ static void probe(void)
     io_uring_queue_exit(&ring);
     setup_flags = p.flags;
     usable = ok;
+    if (!ok)
+        return;
+    memset(&p, 0, sizeof p);
+    p.flags = IORING_SETUP_TASKRUN_FLAG | IORING_SETUP_SINGLE_ISSUER |
+              IORING_SETUP_DEFER_TASKRUN;
+    if (io_uring_queue_init_params(4, &ring, &p) == 0) {
+        io_uring_queue_exit(&ring);
+        one_thread_flags = p.flags;
+    } else {
+        one_thread_flags = setup_flags;
+    }
 }
 
 /* ---- submission ---- */
@@ -361,7 +384,8 @@ static int ur_init(corio_loop *loop)
     b->wake.kind = UREQ_WAKE;
     struct io_uring_params p;
     memset(&p, 0, sizeof p);
-    p.flags = setup_flags | IORING_SETUP_CQSIZE;
+    p.flags = (loop->one_thread ? one_thread_flags : setup_flags) |
+              IORING_SETUP_CQSIZE;
     p.cq_entries = CQ_ENTRIES;
     int rc = corio__fail_syscall()
                  ? -ENOMEM
@@ -732,8 +756,25 @@ int corio__uring_accept(struct corio__io *io, bool many)
     }
 }
 
+#ifdef CORIO_TESTING
+unsigned corio__uring_setup_flags(corio_loop *loop)
+{
+    if (!loop->uring)
+        return 0;
+    return ((struct uring_backend *)loop->backend)->ring.flags;
+}
+#endif
+
 #else /* !CORIO_HAVE_URING: the functions exist, and are never called,
          since no loop has loop->uring set */
+
+#ifdef CORIO_TESTING
+unsigned corio__uring_setup_flags(corio_loop *loop)
+{
+    (void)loop;
+    return 0;
+}
+#endif
 
 ssize_t corio__uring_recv(struct corio__io *io, void *buf, size_t len,
                           int flags)
