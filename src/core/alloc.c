@@ -208,6 +208,7 @@ static void *chunk_new(size_t bytes, bool *zeroed)
         return NULL;
     }
     corio__count_block(c, 1);
+    CORIO_UNPOISON(c, bytes); /* ASan's shadow outlives a munmap */
     (void)madvise(c, bytes, MADV_POPULATE_WRITE); /* else: on first touch */
     ((size_t *)c)[1] = bytes;
     *zeroed = true;
@@ -219,6 +220,7 @@ static void chunk_free(void *c)
     size_t mapped = ((size_t *)c)[1];
     if (mapped) {
         corio__count_block(c, -1);
+        CORIO_UNPOISON(c, mapped); /* for whatever is mapped there next */
         munmap(c, mapped);
     } else {
         corio__free(c);
