@@ -23,8 +23,6 @@ build() and prints with the workload's report.
 """
 import json
 import os
-import shutil
-import signal
 import subprocess
 import tempfile
 import time
@@ -108,16 +106,6 @@ def start_nginx(pin):
     return httpbench.start_nginx(pin, NGINX_CONF, write_page)
 
 
-def stop_nginx(p, d):
-    p.send_signal(signal.SIGQUIT)  # nginx's quick exit
-    try:
-        p.wait(10)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        p.wait()
-    shutil.rmtree(d, ignore_errors=True)
-
-
 def run_crawl(row, pin):
     """Start nginx, run the client against it (pinned to CPU 1), and
     return its JSON line plus its CPU time per request from wait4()."""
@@ -162,7 +150,7 @@ def run_crawl(row, pin):
         res["maxrss_kib"] = ru.ru_maxrss
         return res
     finally:
-        stop_nginx(server, d)
+        httpbench.stop_nginx(server, d)
 
 
 # ---- reporting ----

@@ -141,6 +141,17 @@ def start_nginx(pin, conf_template=NGINX_CONF, prepare=None):
 UNITS = {"us": 1.0, "ms": 1e3, "s": 1e6}
 
 
+def stop_nginx(p, d):
+    """Stop what start_nginx started and remove its directory."""
+    p.send_signal(signal.SIGQUIT)  # nginx's quick exit
+    try:
+        p.wait(10)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
+    shutil.rmtree(d, ignore_errors=True)
+
+
 def parse_wrk(out):
     """Requests/s and the latency percentiles (µs) from wrk --latency."""
     res = {}
@@ -205,13 +216,7 @@ def run_wrk(row, pin, secs):
         return res
     finally:
         if tmp:
-            server.send_signal(signal.SIGQUIT)  # nginx's quick exit
-            try:
-                server.wait(10)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
-            shutil.rmtree(tmp, ignore_errors=True)
+            stop_nginx(server, tmp)
         else:
             netbench.stop_server(server)
 
