@@ -334,6 +334,9 @@ static inline int64_t corio__loop_clock(const corio_loop *loop)
 }
 /* Seconds to ns, rounded up so that waits are never short; clamped. */
 CORIO_HIDDEN int64_t corio__sec_to_ns(double s);
+/* A time on the loop's clock (seconds, as corio_time gives) to ns, such
+ * that corio_time() at that ns is never below it; clamped. */
+CORIO_HIDDEN int64_t corio__time_to_ns(double when);
 /* now + d without overflow. */
 static inline int64_t corio__add_ns(int64_t now, int64_t d)
 {

@@ -66,14 +66,7 @@ int corio_loop_call_at(corio_loop *loop, double when, corio_callback_fn fn,
 {
     if (isnan(when))
         return -EINVAL;
-    int64_t at;
-    if (when <= 0)
-        at = 0;
-    else if (when >= 9.2e9)
-        at = CORIO__NEVER;
-    else
-        at = (int64_t)ceil(when * 1e9);
-    return schedule(loop, at, fn, arg, h);
+    return schedule(loop, corio__time_to_ns(when), fn, arg, h);
 }
 
 /* A timed handle is due: queue it behind what is ready. */

@@ -54,6 +54,20 @@ int64_t corio__sec_to_ns(double s)
     return (int64_t)ceil(s * 1e9);
 }
 
+int64_t corio__time_to_ns(double when)
+{
+    if (!(when > 0))
+        return 0;
+    if (when >= 9.2e9)
+        return CORIO__NEVER;
+    /* when * 1e9 is rounded, to 4 ps at a day's uptime: ceil alone can
+     * land a nanosecond short, and a deadline would read as early. */
+    int64_t ns = (int64_t)ceil(when * 1e9);
+    while ((double)ns / 1e9 < when)
+        ns++;
+    return ns;
+}
+
 double corio_time(void)
 {
     return (double)corio__loop_clock(corio__tls_loop) / 1e9;

@@ -29,15 +29,6 @@ static inline const struct corio__scope *cin(const corio_scope *s)
 }
 
 /* Seconds on the loop clock to ns; INFINITY (or more) means never. */
-static int64_t abs_ns(double when)
-{
-    if (when <= 0)
-        return 0;
-    if (when >= 9.2e9)
-        return CORIO__NEVER;
-    return (int64_t)ceil(when * 1e9);
-}
-
 static int enter(corio_scope *s, int64_t deadline)
 {
     corio_loop *loop;
@@ -72,7 +63,7 @@ int corio_scope_enter_at(corio_scope *s, double deadline)
 {
     if (deadline != deadline)
         return -EINVAL;
-    return enter(s, abs_ns(deadline));
+    return enter(s, corio__time_to_ns(deadline));
 }
 
 int corio_scope_exit(corio_scope *s)
@@ -125,7 +116,7 @@ int corio_scope_set_deadline(corio_scope *s, double deadline)
     if (!s || deadline != deadline || !in(s)->open)
         return -EINVAL;
     struct corio__scope *sc = in(s);
-    sc->deadline = abs_ns(deadline);
+    sc->deadline = corio__time_to_ns(deadline);
     corio__task_deadline_changed(sc->task);
     return 0;
 }

@@ -247,6 +247,69 @@ TEST(absolute_deadlines)
     RUN(at_deadline);
 }
 
+/* Absolute times far from 0, where when * 1e9 rounds: corio_time() when
+ * the deadline or the callback comes is never below the time asked for.
+ * Virtual time lands the clock exactly on each deadline, so a nanosecond
+ * short shows. */
+enum { NWHEN = 300 };
+
+static double when_at(int i)
+{
+    /* About 12 days on: 0.125 ns between doubles. */
+    return 1e6 + i * 1.0009765625e-3 + (i * 7919 % 1000) * 1.37e-12;
+}
+
+static int n_early;
+
+static void at_callback(void *arg)
+{
+    if (corio_time() < *(double *)arg)
+        n_early++;
+}
+
+static void stop_cb(void *arg)
+{
+    corio_loop_stop(arg);
+}
+
+static int far_deadlines(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < NWHEN; i++) {
+        corio_scope s;
+        double when = when_at(i);
+        ASSERT_OK(corio_scope_enter_at(&s, when));
+        ASSERT_ERR(corio_sleep(1e9), -ETIMEDOUT);
+        if (corio_time() < when)
+            n_early++;
+        ASSERT_ERR(corio_scope_exit(&s), -ETIMEDOUT);
+    }
+    return 0;
+}
+
+TEST(absolute_times_are_never_early_far_from_0)
+{
+    corio_loop_opts o = {.virtual_time = true};
+    corio_loop *loop = corio_loop_new(&o);
+    ASSERT_NOT_NULL(loop);
+    static double whens[NWHEN];
+    n_early = 0;
+    for (int i = 0; i < NWHEN; i++) {
+        whens[i] = when_at(i) + 1e3;
+        ASSERT_OK(corio_loop_call_at(loop, whens[i], at_callback, &whens[i],
+                                     NULL));
+    }
+    corio_task *t = corio_loop_spawn(loop, far_deadlines, NULL, NULL);
+    ASSERT_NOT_NULL(t);
+    ASSERT_OK(corio_loop_run_until_complete(loop, t));
+    corio_task_unref(t);
+    ASSERT_EQ(n_early, 0);
+    ASSERT_OK(corio_loop_call_later(loop, 2e3, stop_cb, loop, NULL));
+    ASSERT_OK(corio_loop_run_forever(loop));
+    ASSERT_EQ(n_early, 0);
+    ASSERT_OK(corio_loop_close(loop));
+}
+
 static int no_suspension(void *arg)
 {
     (void)arg;

@@ -331,12 +331,13 @@ TEST(writes_after_a_reset_never_raise_sigpipe)
 
 /* ---- closing while other tasks wait ---- */
 
-static int woken;
+static int woken, waiting;
 
 static int waiter(void *arg)
 {
     (void)arg;
     char buf[4];
+    waiting++;
     ssize_t n = corio_sock_recv(shared, buf, sizeof buf);
     woken++;
     return (int)n;
@@ -357,10 +358,13 @@ static int close_waiting(void *arg)
     corio_sock *c, *s;
     tcp_pair(&c, &s);
     shared = s;
-    woken = 0;
+    woken = waiting = 0;
     corio_task *a = corio_spawn(waiter, NULL);
     corio_task *b = corio_spawn(waiter, NULL);
-    ASSERT_OK(corio_yield());
+    /* Until both wait in recv: a shuffled ready queue (CORIO_SEED) may
+     * run this task again before they start. */
+    while (waiting < 2)
+        ASSERT_OK(corio_yield());
     /* Both wake with -EBADF, once, and close returns after they left. */
     ASSERT_OK(corio_sock_close(s));
     ASSERT_EQ(woken, 2);

@@ -524,7 +524,10 @@ static int queued_at_close(void *arg)
     corio_sock *c[8];
     for (int i = 0; i < 8; i++)
         ASSERT_NOT_NULL(c[i] = corio_tcp_connect("127.0.0.1", port, NULL));
-    ASSERT_OK(corio_server_close(srv, 0));
+    /* A handler already spawned but not yet run (a shuffled ready queue,
+     * CORIO_SEED) is cancelled and counted; in FIFO order none is. */
+    int rc = corio_server_close(srv, 0);
+    ASSERT_TRUE(rc >= 0 && rc <= 8);
     for (int i = 0; i < 8; i++)
         corio_sock_close(c[i]);
     return 0;
