@@ -335,7 +335,8 @@ static inline int64_t corio__loop_clock(const corio_loop *loop)
 /* Seconds to ns, rounded up so that waits are never short; clamped. */
 CORIO_HIDDEN int64_t corio__sec_to_ns(double s);
 /* A time on the loop's clock (seconds, as corio_time gives) to ns, such
- * that corio_time() at that ns is never below it; clamped. */
+ * that corio_time() at that ns is never below it. 0 or less gives 0;
+ * INFINITY (anything from 9.2e9 s, ~292 years) gives CORIO__NEVER. */
 CORIO_HIDDEN int64_t corio__time_to_ns(double when);
 /* now + d without overflow. */
 static inline int64_t corio__add_ns(int64_t now, int64_t d)

@@ -60,8 +60,8 @@ int64_t corio__time_to_ns(double when)
         return 0;
     if (when >= 9.2e9)
         return CORIO__NEVER;
-    /* when * 1e9 is rounded, to 4 ps at a day's uptime: ceil alone can
-     * land a nanosecond short, and a deadline would read as early. */
+    /* when * 1e9 is rounded (by up to 8 ps at a day's uptime): ceil alone
+     * can land a nanosecond short, and the deadline would read as early. */
     int64_t ns = (int64_t)ceil(when * 1e9);
     while ((double)ns / 1e9 < when)
         ns++;

@@ -28,7 +28,6 @@ static inline const struct corio__scope *cin(const corio_scope *s)
     return (const struct corio__scope *)(const void *)s;
 }
 
-/* Seconds on the loop clock to ns; INFINITY (or more) means never. */
 static int enter(corio_scope *s, int64_t deadline)
 {
     corio_loop *loop;
