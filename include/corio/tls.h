@@ -64,6 +64,17 @@ CORIO_API int corio_tls_ctx_load_cert_chain(corio_tls_ctx *ctx,
                                             const char *certfile,
                                             const char *keyfile);
 
+/* A server's further certificate chain (PEM, leaf first) and key, for
+ * several names on one address: a client that asks for a name (SNI) gets
+ * the first added chain whose certificate covers it (subjectAltName,
+ * wildcards too), else load_cert_chain's chain, or the first added one if
+ * none was loaded. Add them before the context serves. 0, -ENOENT,
+ * -EBADMSG, -EKEYREJECTED, -ENOMEM, -EINVAL (a client context too).
+ * Never suspends. */
+CORIO_API int corio_tls_ctx_add_cert_chain(corio_tls_ctx *ctx,
+                                           const char *certfile,
+                                           const char *keyfile);
+
 /* How to check the peer: CORIO_TLS_VERIFY_*. Clients also check the name
  * they connect to. 0 or -EINVAL. Never suspends. */
 CORIO_API int corio_tls_ctx_set_verify(corio_tls_ctx *ctx, int mode);

@@ -323,6 +323,12 @@ void corio__tls_ctx_unref(corio_tls_ctx *ctx)
     if (atomic_fetch_sub_explicit(&ctx->refs, 1, memory_order_acq_rel) != 1)
         return;
     cache_clear(ctx);
+    for (size_t i = 0; i < ctx->nnames; i++) {
+        X509_free(ctx->names[i].leaf);
+        EVP_PKEY_free(ctx->names[i].key);
+        sk_X509_pop_free(ctx->names[i].chain, X509_free);
+    }
+    tls_free(ctx->names);
     SSL_CTX_free(ctx->ssl);
     tls_free(ctx->alpn);
     pthread_mutex_destroy(&ctx->lock);
@@ -402,44 +408,102 @@ static int read_chain(corio_tls_ctx *ctx, const char *path, X509 **leaf,
     return 0;
 }
 
+/* Read a chain and its key (keyfile NULL: in certfile), and check that
+ * they match. 0 and all three set, or a negative errno (the reason on
+ * ctx) and none. */
+static int read_cert_key(corio_tls_ctx *ctx, const char *certfile,
+                         const char *keyfile, struct tls_cert *c)
+{
+    ERR_clear_error();
+    int rc = read_chain(ctx, certfile, &c->leaf, &c->chain);
+    if (rc < 0)
+        return rc;
+    c->key = NULL;
+    BIO *b = BIO_new_file(keyfile ? keyfile : certfile, "r");
+    if (!b) {
+        rc = corio__tls_ctx_fail(ctx, -EIO);
+        goto fail;
+    }
+    c->key = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL);
+    BIO_free(b);
+    if (!c->key) {
+        rc = corio__tls_ctx_fail(ctx, -EBADMSG);
+        goto fail;
+    }
+    if (!X509_check_private_key(c->leaf, c->key)) {
+        corio__tls_ctx_fail(ctx, -EKEYREJECTED);
+        corio__tls_ctx_set_error(ctx, "the private key does not match the "
+                                      "certificate");
+        rc = -EKEYREJECTED;
+        goto fail;
+    }
+    return 0;
+fail:
+    EVP_PKEY_free(c->key);
+    X509_free(c->leaf);
+    sk_X509_pop_free(c->chain, X509_free);
+    return rc;
+}
+
 int corio_tls_ctx_load_cert_chain(corio_tls_ctx *ctx, const char *certfile,
                                   const char *keyfile)
 {
     if (!ctx || !certfile)
         return -EINVAL;
-    ERR_clear_error();
-    X509 *leaf;
-    STACK_OF(X509) *chain;
-    int rc = read_chain(ctx, certfile, &leaf, &chain);
+    struct tls_cert c;
+    int rc = read_cert_key(ctx, certfile, keyfile, &c);
     if (rc < 0)
         return rc;
-    EVP_PKEY *key = NULL;
-    BIO *b = BIO_new_file(keyfile ? keyfile : certfile, "r");
-    if (!b) {
-        rc = corio__tls_ctx_fail(ctx, -EIO);
-        goto out;
-    }
-    key = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL);
-    BIO_free(b);
-    if (!key) {
-        rc = corio__tls_ctx_fail(ctx, -EBADMSG);
-        goto out;
-    }
-    if (!X509_check_private_key(leaf, key)) {
-        corio__tls_ctx_fail(ctx, -EKEYREJECTED);
-        corio__tls_ctx_set_error(ctx, "the private key does not match the "
-                                      "certificate");
-        rc = -EKEYREJECTED;
-        goto out;
-    }
     /* All or nothing: the context changes only if everything loaded. */
-    if (!SSL_CTX_use_cert_and_key(ctx->ssl, leaf, key, chain, 1))
+    if (!SSL_CTX_use_cert_and_key(ctx->ssl, c.leaf, c.key, c.chain, 1))
         rc = corio__tls_ctx_fail(ctx, -EKEYREJECTED);
-out:
-    EVP_PKEY_free(key);
-    X509_free(leaf);
-    sk_X509_pop_free(chain, X509_free);
+    EVP_PKEY_free(c.key);
+    X509_free(c.leaf);
+    sk_X509_pop_free(c.chain, X509_free);
     return rc;
+}
+
+/* OpenSSL's certificate callback, on a server once it has read the
+ * ClientHello: present the first added chain that covers the name the
+ * client asked for; else load_cert_chain's, or the first added one if
+ * there is none. The context outlives its connections (they hold a
+ * reference), so arg stays valid. */
+static int pick_cert(SSL *ssl, void *arg)
+{
+    corio_tls_ctx *ctx = arg;
+    const char *name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+    const struct tls_cert *c = NULL;
+    for (size_t i = 0; name && i < ctx->nnames && !c; i++)
+        if (X509_check_host(ctx->names[i].leaf, name, 0, 0, NULL) == 1)
+            c = &ctx->names[i];
+    if (!c && !SSL_get_certificate(ssl))
+        c = &ctx->names[0];
+    return !c || SSL_use_cert_and_key(ssl, c->leaf, c->key, c->chain, 1);
+}
+
+int corio_tls_ctx_add_cert_chain(corio_tls_ctx *ctx, const char *certfile,
+                                 const char *keyfile)
+{
+    if (!ctx || !certfile || ctx->role != CORIO_TLS_SERVER)
+        return -EINVAL;
+    struct tls_cert c;
+    int rc = read_cert_key(ctx, certfile, keyfile, &c);
+    if (rc < 0)
+        return rc;
+    struct tls_cert *v =
+        tls_realloc(ctx->names, (ctx->nnames + 1) * sizeof *v);
+    if (!v) {
+        EVP_PKEY_free(c.key);
+        X509_free(c.leaf);
+        sk_X509_pop_free(c.chain, X509_free);
+        corio__tls_ctx_set_error(ctx, strerror(ENOMEM));
+        return -ENOMEM;
+    }
+    ctx->names = v;
+    ctx->names[ctx->nnames++] = c;
+    if (ctx->nnames == 1)
+        SSL_CTX_set_cert_cb(ctx->ssl, pick_cert, ctx);
+    return 0;
 }
 
 int corio_tls_ctx_set_verify(corio_tls_ctx *ctx, int mode)

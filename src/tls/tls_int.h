@@ -41,6 +41,14 @@ struct tls_session {
     uint64_t used;       /* ctx->clock when last stored or taken (LRU) */
 };
 
+/* A server's further certificate, presented to clients that ask for a
+ * name it covers (SNI). */
+struct tls_cert {
+    X509 *leaf;              /* one reference each */
+    EVP_PKEY *key;
+    STACK_OF(X509) *chain;
+};
+
 struct corio_tls_ctx {
     SSL_CTX *ssl;            /* owned: freed with the last reference */
     int role;                /* CORIO_TLS_CLIENT or CORIO_TLS_SERVER */
@@ -62,6 +70,8 @@ struct corio_tls_ctx {
     size_t ncache;
     uint64_t clock;          /* LRU stamps */
     char err[TLS_ERRLEN];    /* the last failure's text */
+    struct tls_cert *names;  /* owned: corio_tls_ctx_add_cert_chain's */
+    size_t nnames;
 };
 
 /* Context references, taken by connections and servers. */

@@ -2,8 +2,8 @@
 /* Certificates made at test time with OpenSSL's API, so that none is
  * committed and none expires: a CA, a server certificate for localhost,
  * 127.0.0.1 and ::1 (subjectAltName), a client certificate, a certificate
- * for another name from the same CA, and a rogue CA with its own
- * localhost certificate. EC P-256 keys, which take a millisecond each.
+ * for another name from the same CA, a wildcard one (*.wild.example) from
+ * it too, and a rogue CA with its own localhost certificate. EC P-256 keys, which take a millisecond each.
  * PEM files go to a fresh directory that is removed at exit. */
 #ifndef CORIO_TEST_TLS_CERTS_H
 #define CORIO_TEST_TLS_CERTS_H
@@ -26,6 +26,8 @@ struct certs {
     char client_key[96];
     char other[96];       /* other.example only; signed by ca */
     char other_key[96];
+    char wild[96];        /* *.wild.example; signed by ca */
+    char wild_key[96];
     char rogue_ca[96];    /* another CA */
     char rogue[96];       /* localhost; signed by rogue_ca */
     char rogue_key[96];
@@ -134,6 +136,8 @@ static void certs_make(void)
     P(client_key, "client.key");
     P(other, "other.pem");
     P(other_key, "other.key");
+    P(wild, "wild.pem");
+    P(wild_key, "wild.key");
     P(rogue_ca, "rogue-ca.pem");
     P(rogue, "rogue.pem");
     P(rogue_key, "rogue.key");
@@ -162,6 +166,13 @@ static void certs_make(void)
     x = cert_make("other.example", k, ca, cak, false, "DNS:other.example");
     cert_write(certs.other, x, NULL);
     cert_write(certs.other_key, NULL, k);
+    X509_free(x);
+    EVP_PKEY_free(k);
+
+    k = cert_key();
+    x = cert_make("wild.example", k, ca, cak, false, "DNS:*.wild.example");
+    cert_write(certs.wild, x, NULL);
+    cert_write(certs.wild_key, NULL, k);
     X509_free(x);
     EVP_PKEY_free(k);
 

@@ -31,6 +31,12 @@ static int contexts(void *arg)
             if (rc == 0)
                 rc = corio_tls_ctx_load_cert_chain(ctx, certs.server,
                                                    certs.server_key);
+            if (rc == 0)
+                rc = corio_tls_ctx_add_cert_chain(ctx, certs.other,
+                                                  certs.other_key);
+            if (rc == 0)
+                rc = corio_tls_ctx_add_cert_chain(ctx, certs.wild,
+                                                  certs.wild_key);
         }
         bool fired = corio__fault_alloc_calls() >= nth;
         corio__fault_alloc(0);

@@ -171,6 +171,90 @@ TEST(verification_refuses_an_untrusted_ca_and_a_wrong_name)
     RUN(refused);
 }
 
+/* Several names on one server (SNI): each client gets the chain for the
+ * name it asked for, verified as usual; other names get the default. */
+static void sni_expect(int port, corio_tls_ctx *cctx, const char *name,
+                       const char *subject)
+{
+    corio_stream *st = tconnect(port, cctx, name);
+    if (!st)
+        FAIL("%s: %s", name, corio_tls_ctx_error(cctx));
+    roundtrip(st, "sni\n");
+    ASSERT_STR_EQ(corio_tls_peer_subject(st), subject);
+    ASSERT_OK(corio_stream_close(st));
+}
+
+static int sni(void *arg)
+{
+    (void)arg;
+    corio_tls_ctx *sctx = server_ctx(); /* localhost: the default */
+    ASSERT_OK(corio_tls_ctx_add_cert_chain(sctx, certs.other,
+                                           certs.other_key));
+    ASSERT_OK(corio_tls_ctx_add_cert_chain(sctx, certs.wild,
+                                           certs.wild_key));
+    corio_tls_ctx *cctx = client_ctx();
+    struct seen w = {0};
+    struct tserver ts;
+    tserver_start(&ts, sctx, record_handler, &w);
+    sni_expect(ts.port, cctx, "other.example", "CN=other.example,O=corio tests");
+    ASSERT_STR_EQ(w.sni, "other.example");
+    sni_expect(ts.port, cctx, "a.wild.example", "CN=wild.example,O=corio tests");
+    sni_expect(ts.port, cctx, "localhost", "CN=localhost,O=corio tests");
+    sni_expect(ts.port, cctx, "127.0.0.1", "CN=localhost,O=corio tests");
+    /* A name no chain covers gets the default, which verification then
+     * refuses; so does a wildcard's own parent name. */
+    ASSERT_NULL(tconnect(ts.port, cctx, "nobody.example"));
+    ASSERT_ERR(-errno, -EKEYREJECTED);
+    ASSERT_NULL(tconnect(ts.port, cctx, "wild.example"));
+    ASSERT_ERR(-errno, -EKEYREJECTED);
+    tserver_stop(&ts);
+    corio_tls_ctx_free(sctx);
+
+    /* Without load_cert_chain, the first added chain is the default. */
+    sctx = corio_tls_ctx_new(CORIO_TLS_SERVER);
+    ASSERT_OK(corio_tls_ctx_add_cert_chain(sctx, certs.other,
+                                           certs.other_key));
+    ASSERT_OK(corio_tls_ctx_add_cert_chain(sctx, certs.wild,
+                                           certs.wild_key));
+    tserver_start(&ts, sctx, echo_handler, NULL);
+    sni_expect(ts.port, cctx, "b.wild.example", "CN=wild.example,O=corio tests");
+    corio_tls_ctx *loose = corio_tls_ctx_new(CORIO_TLS_CLIENT);
+    ASSERT_OK(corio_tls_ctx_set_verify(loose, CORIO_TLS_VERIFY_NONE));
+    sni_expect(ts.port, loose, "nobody.example",
+               "CN=other.example,O=corio tests");
+    sni_expect(ts.port, loose, NULL, "CN=other.example,O=corio tests");
+    tserver_stop(&ts);
+
+    /* Bad input changes nothing. */
+    ASSERT_ERR(corio_tls_ctx_add_cert_chain(NULL, certs.other, NULL),
+               -EINVAL);
+    ASSERT_ERR(corio_tls_ctx_add_cert_chain(sctx, NULL, NULL), -EINVAL);
+    ASSERT_ERR(corio_tls_ctx_add_cert_chain(loose, certs.other,
+                                            certs.other_key),
+               -EINVAL); /* a client's context */
+    ASSERT_ERR(corio_tls_ctx_add_cert_chain(sctx, "/nonexistent.pem", NULL),
+               -ENOENT);
+    ASSERT_ERR(corio_tls_ctx_add_cert_chain(sctx, certs.bad, NULL),
+               -EBADMSG);
+    ASSERT_ERR(corio_tls_ctx_add_cert_chain(sctx, certs.server,
+                                            certs.other_key),
+               -EKEYREJECTED);
+    /* Had the mismatched localhost chain been added, localhost would
+     * match it now instead of getting the default. */
+    tserver_start(&ts, sctx, echo_handler, NULL);
+    sni_expect(ts.port, loose, "localhost", "CN=other.example,O=corio tests");
+    tserver_stop(&ts);
+    corio_tls_ctx_free(sctx);
+    corio_tls_ctx_free(loose);
+    corio_tls_ctx_free(cctx);
+    return 0;
+}
+
+TEST(sni_presents_the_certificate_for_the_name_asked)
+{
+    RUN(sni);
+}
+
 static int system_store(void *arg)
 {
     (void)arg;
