@@ -317,17 +317,21 @@ corio_tls_ctx *corio__tls_ctx_ref(corio_tls_ctx *ctx)
     return ctx;
 }
 
+static void cert_free(struct tls_cert *c)
+{
+    EVP_PKEY_free(c->key);
+    X509_free(c->leaf);
+    sk_X509_pop_free(c->chain, X509_free);
+}
+
 void corio__tls_ctx_unref(corio_tls_ctx *ctx)
 {
     /* acq_rel: the last one out sees every other owner's writes. */
     if (atomic_fetch_sub_explicit(&ctx->refs, 1, memory_order_acq_rel) != 1)
         return;
     cache_clear(ctx);
-    for (size_t i = 0; i < ctx->nnames; i++) {
-        X509_free(ctx->names[i].leaf);
-        EVP_PKEY_free(ctx->names[i].key);
-        sk_X509_pop_free(ctx->names[i].chain, X509_free);
-    }
+    for (size_t i = 0; i < ctx->nnames; i++)
+        cert_free(&ctx->names[i]);
     tls_free(ctx->names);
     SSL_CTX_free(ctx->ssl);
     tls_free(ctx->alpn);
@@ -439,9 +443,7 @@ static int read_cert_key(corio_tls_ctx *ctx, const char *certfile,
     }
     return 0;
 fail:
-    EVP_PKEY_free(c->key);
-    X509_free(c->leaf);
-    sk_X509_pop_free(c->chain, X509_free);
+    cert_free(c);
     return rc;
 }
 
@@ -457,9 +459,7 @@ int corio_tls_ctx_load_cert_chain(corio_tls_ctx *ctx, const char *certfile,
     /* All or nothing: the context changes only if everything loaded. */
     if (!SSL_CTX_use_cert_and_key(ctx->ssl, c.leaf, c.key, c.chain, 1))
         rc = corio__tls_ctx_fail(ctx, -EKEYREJECTED);
-    EVP_PKEY_free(c.key);
-    X509_free(c.leaf);
-    sk_X509_pop_free(c.chain, X509_free);
+    cert_free(&c);
     return rc;
 }
 
@@ -493,9 +493,7 @@ int corio_tls_ctx_add_cert_chain(corio_tls_ctx *ctx, const char *certfile,
     struct tls_cert *v =
         tls_realloc(ctx->names, (ctx->nnames + 1) * sizeof *v);
     if (!v) {
-        EVP_PKEY_free(c.key);
-        X509_free(c.leaf);
-        sk_X509_pop_free(c.chain, X509_free);
+        cert_free(&c);
         corio__tls_ctx_set_error(ctx, strerror(ENOMEM));
         return -ENOMEM;
     }
