@@ -24,6 +24,22 @@ static int run_job(void *arg)
     return j->result;
 }
 
+/* Runs fn as the main task of a loop on virtual time, so the delays of
+ * these tests order their events exactly, however slow the machine
+ * (ASan, Valgrind, an oversubscribed CI) runs them. */
+static int run_virtual(corio_fn fn)
+{
+    corio_loop_opts o = {.virtual_time = true};
+    corio_loop *loop = corio_loop_new(&o);
+    ASSERT_NOT_NULL(loop);
+    corio_task *t = corio_loop_spawn(loop, fn, NULL, NULL);
+    ASSERT_NOT_NULL(t);
+    int rc = corio_loop_run_until_complete(loop, t);
+    corio_task_unref(t);
+    ASSERT_OK(corio_loop_close(loop));
+    return rc;
+}
+
 /* ---- gather ---- */
 
 static int gather_calls(void *arg)
@@ -46,7 +62,7 @@ static int gather_calls(void *arg)
 
 TEST(gather_runs_calls_concurrently_and_keeps_order)
 {
-    ASSERT_OK(corio_run(gather_calls, NULL));
+    ASSERT_OK(run_virtual(gather_calls));
 }
 
 static int gather_error(void *arg)
@@ -69,7 +85,7 @@ static int gather_error(void *arg)
 
 TEST(gather_returns_the_first_error_and_others_keep_running)
 {
-    ASSERT_OK(corio_run(gather_error, NULL));
+    ASSERT_OK(run_virtual(gather_error));
 }
 
 static int gather_all(void *arg)
@@ -85,7 +101,7 @@ static int gather_all(void *arg)
 
 TEST(gather_return_exceptions_waits_for_all)
 {
-    ASSERT_OK(corio_run(gather_all, NULL));
+    ASSERT_OK(run_virtual(gather_all));
 }
 
 static struct job cj[3];
@@ -116,7 +132,7 @@ static int cancel_gather(void *arg)
 
 TEST(cancelling_gather_cancels_and_waits_for_its_children)
 {
-    ASSERT_OK(corio_run(cancel_gather, NULL));
+    ASSERT_OK(run_virtual(cancel_gather));
 }
 
 static int gather_tasks(void *arg)
@@ -141,7 +157,7 @@ static int gather_tasks(void *arg)
 
 TEST(gather_tasks_consumes_references)
 {
-    ASSERT_OK(corio_run(gather_tasks, NULL));
+    ASSERT_OK(run_virtual(gather_tasks));
 }
 
 TEST(gather_outside_a_task_is_eperm)
@@ -169,7 +185,7 @@ static int gather_many(void *arg)
 
 TEST(gather_more_calls_than_fit_on_the_stack)
 {
-    ASSERT_OK(corio_run(gather_many, NULL));
+    ASSERT_OK(run_virtual(gather_many));
 }
 
 /* ---- wait ---- */
@@ -200,7 +216,7 @@ static int wait_modes(void *arg)
 
 TEST(wait_modes_and_timeout)
 {
-    ASSERT_OK(corio_run(wait_modes, NULL));
+    ASSERT_OK(run_virtual(wait_modes));
 }
 
 static corio_task *wait_target;
@@ -228,7 +244,7 @@ static int cancel_wait(void *arg)
 
 TEST(cancelling_wait_leaves_the_tasks_running)
 {
-    ASSERT_OK(corio_run(cancel_wait, NULL));
+    ASSERT_OK(run_virtual(cancel_wait));
 }
 
 /* ---- wait_for ---- */
@@ -259,7 +275,7 @@ static int wait_for_cases(void *arg)
 
 TEST(wait_for_timeout_cancels_and_waits_for_the_task)
 {
-    ASSERT_OK(corio_run(wait_for_cases, NULL));
+    ASSERT_OK(run_virtual(wait_for_cases));
 }
 
 static struct job outer_job;
@@ -286,7 +302,7 @@ static int cancel_wait_for(void *arg)
 
 TEST(a_cancelled_wait_for_does_not_swallow_the_cancellation)
 {
-    ASSERT_OK(corio_run(cancel_wait_for, NULL));
+    ASSERT_OK(run_virtual(cancel_wait_for));
 }
 
 static int wait_for_stubborn(void *arg)
@@ -313,7 +329,7 @@ static int cancel_wait_for_stubborn(void *arg)
 
 TEST(wait_for_keeps_both_a_late_result_and_the_cancellation)
 {
-    ASSERT_OK(corio_run(cancel_wait_for_stubborn, NULL));
+    ASSERT_OK(run_virtual(cancel_wait_for_stubborn));
 }
 
 static int timeout_race(void *arg)
@@ -361,7 +377,7 @@ static int as_completed(void *arg)
 
 TEST(as_completed_yields_in_completion_order)
 {
-    ASSERT_OK(corio_run(as_completed, NULL));
+    ASSERT_OK(run_virtual(as_completed));
 }
 
 static int as_completed_timeout(void *arg)
@@ -386,7 +402,7 @@ static int as_completed_timeout(void *arg)
 
 TEST(as_completed_timeout_bounds_the_whole_iteration)
 {
-    ASSERT_OK(corio_run(as_completed_timeout, NULL));
+    ASSERT_OK(run_virtual(as_completed_timeout));
 }
 
 static corio_as_completed *shared_ac;
@@ -415,5 +431,5 @@ static int cancel_as_completed(void *arg)
 
 TEST(cancelling_as_completed_next)
 {
-    ASSERT_OK(corio_run(cancel_as_completed, NULL));
+    ASSERT_OK(run_virtual(cancel_as_completed));
 }
