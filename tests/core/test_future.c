@@ -5,6 +5,8 @@
 
 #include <corio.h>
 
+#include "th_corio.h"
+
 static int value = 42;
 
 struct setter {
@@ -280,7 +282,9 @@ static int drop_while_awaited(void *arg)
     (void)arg;
     corio_future *f = corio_future_new(NULL);
     corio_task *t = corio_spawn(drop_while_awaited_task, f);
-    ASSERT_OK(corio_yield());
+    /* Until t awaits f: had it not started, the unrefs below would free f
+     * before t used it (CORIO_SEED may resume us first). */
+    th_yield_until_parked(t, "future");
     /* The awaiter holds its own reference while it waits. */
     corio_future *keep = corio_future_ref(f);
     corio_future_unref(f);

@@ -2,6 +2,7 @@
 /* gather, wait, wait_for and as_completed: results, errors, timeouts and
  * the cancellation rules asyncio defines for each. */
 #include "harness.h"
+#include "th_corio.h"
 
 #include <corio.h>
 
@@ -22,22 +23,6 @@ static int run_job(void *arg)
             return rc;
     }
     return j->result;
-}
-
-/* Runs fn as the main task of a loop on virtual time, so the delays of
- * these tests order their events exactly, however slow the machine
- * (ASan, Valgrind, an oversubscribed CI) runs them. */
-static int run_virtual(corio_fn fn)
-{
-    corio_loop_opts o = {.virtual_time = true};
-    corio_loop *loop = corio_loop_new(&o);
-    ASSERT_NOT_NULL(loop);
-    corio_task *t = corio_loop_spawn(loop, fn, NULL, NULL);
-    ASSERT_NOT_NULL(t);
-    int rc = corio_loop_run_until_complete(loop, t);
-    corio_task_unref(t);
-    ASSERT_OK(corio_loop_close(loop));
-    return rc;
 }
 
 /* ---- gather ---- */
@@ -62,7 +47,7 @@ static int gather_calls(void *arg)
 
 TEST(gather_runs_calls_concurrently_and_keeps_order)
 {
-    ASSERT_OK(run_virtual(gather_calls));
+    ASSERT_OK(th_run_virtual(gather_calls, NULL));
 }
 
 static int gather_error(void *arg)
@@ -85,7 +70,7 @@ static int gather_error(void *arg)
 
 TEST(gather_returns_the_first_error_and_others_keep_running)
 {
-    ASSERT_OK(run_virtual(gather_error));
+    ASSERT_OK(th_run_virtual(gather_error, NULL));
 }
 
 static int gather_all(void *arg)
@@ -101,7 +86,7 @@ static int gather_all(void *arg)
 
 TEST(gather_return_exceptions_waits_for_all)
 {
-    ASSERT_OK(run_virtual(gather_all));
+    ASSERT_OK(th_run_virtual(gather_all, NULL));
 }
 
 static struct job cj[3];
@@ -132,7 +117,7 @@ static int cancel_gather(void *arg)
 
 TEST(cancelling_gather_cancels_and_waits_for_its_children)
 {
-    ASSERT_OK(run_virtual(cancel_gather));
+    ASSERT_OK(th_run_virtual(cancel_gather, NULL));
 }
 
 static int gather_tasks(void *arg)
@@ -157,7 +142,7 @@ static int gather_tasks(void *arg)
 
 TEST(gather_tasks_consumes_references)
 {
-    ASSERT_OK(run_virtual(gather_tasks));
+    ASSERT_OK(th_run_virtual(gather_tasks, NULL));
 }
 
 TEST(gather_outside_a_task_is_eperm)
@@ -185,7 +170,7 @@ static int gather_many(void *arg)
 
 TEST(gather_more_calls_than_fit_on_the_stack)
 {
-    ASSERT_OK(run_virtual(gather_many));
+    ASSERT_OK(th_run_virtual(gather_many, NULL));
 }
 
 /* ---- wait ---- */
@@ -216,7 +201,7 @@ static int wait_modes(void *arg)
 
 TEST(wait_modes_and_timeout)
 {
-    ASSERT_OK(run_virtual(wait_modes));
+    ASSERT_OK(th_run_virtual(wait_modes, NULL));
 }
 
 static corio_task *wait_target;
@@ -244,7 +229,7 @@ static int cancel_wait(void *arg)
 
 TEST(cancelling_wait_leaves_the_tasks_running)
 {
-    ASSERT_OK(run_virtual(cancel_wait));
+    ASSERT_OK(th_run_virtual(cancel_wait, NULL));
 }
 
 /* ---- wait_for ---- */
@@ -275,7 +260,7 @@ static int wait_for_cases(void *arg)
 
 TEST(wait_for_timeout_cancels_and_waits_for_the_task)
 {
-    ASSERT_OK(run_virtual(wait_for_cases));
+    ASSERT_OK(th_run_virtual(wait_for_cases, NULL));
 }
 
 static struct job outer_job;
@@ -302,7 +287,7 @@ static int cancel_wait_for(void *arg)
 
 TEST(a_cancelled_wait_for_does_not_swallow_the_cancellation)
 {
-    ASSERT_OK(run_virtual(cancel_wait_for));
+    ASSERT_OK(th_run_virtual(cancel_wait_for, NULL));
 }
 
 static int wait_for_stubborn(void *arg)
@@ -329,7 +314,7 @@ static int cancel_wait_for_stubborn(void *arg)
 
 TEST(wait_for_keeps_both_a_late_result_and_the_cancellation)
 {
-    ASSERT_OK(run_virtual(cancel_wait_for_stubborn));
+    ASSERT_OK(th_run_virtual(cancel_wait_for_stubborn, NULL));
 }
 
 static int timeout_race(void *arg)
@@ -377,7 +362,7 @@ static int as_completed(void *arg)
 
 TEST(as_completed_yields_in_completion_order)
 {
-    ASSERT_OK(run_virtual(as_completed));
+    ASSERT_OK(th_run_virtual(as_completed, NULL));
 }
 
 static int as_completed_timeout(void *arg)
@@ -402,7 +387,7 @@ static int as_completed_timeout(void *arg)
 
 TEST(as_completed_timeout_bounds_the_whole_iteration)
 {
-    ASSERT_OK(run_virtual(as_completed_timeout));
+    ASSERT_OK(th_run_virtual(as_completed_timeout, NULL));
 }
 
 static corio_as_completed *shared_ac;
@@ -431,5 +416,5 @@ static int cancel_as_completed(void *arg)
 
 TEST(cancelling_as_completed_next)
 {
-    ASSERT_OK(run_virtual(cancel_as_completed));
+    ASSERT_OK(th_run_virtual(cancel_as_completed, NULL));
 }

@@ -7,6 +7,8 @@
 
 #include <corio.h>
 
+#include "th_corio.h"
+
 #define RUN(fn) ASSERT_OK(corio_run(fn, NULL))
 
 static corio_cond cond = CORIO_COND_INIT;
@@ -183,12 +185,13 @@ TEST(wait_for_rechecks_the_predicate)
 }
 
 static corio_cond other;
+static corio_event let_go;
 
 static int holder(void *arg)
 {
     (void)arg;
     corio_cond_acquire(&other);
-    corio_sleep(0.005);
+    corio_event_wait(&let_go); /* holds the lock until told */
     corio_cond_release(&other);
     return 0;
 }
@@ -197,12 +200,17 @@ static int not_owner(void *arg)
 {
     (void)arg;
     corio_cond_init(&other, NULL);
+    corio_event_init(&let_go);
     corio_task *h = corio_spawn(holder, NULL);
-    ASSERT_OK(corio_yield());
+    /* Until h holds the lock (CORIO_SEED may resume us before h ran, and
+     * a lock nobody holds would give -EPERM too). */
+    th_yield_until_parked(h, "event");
+    ASSERT_TRUE(corio_lock_locked(corio_cond_lock(&other)));
     /* Someone holds the lock, but not us: waiting or notifying would
      * release or use another task's lock. */
     ASSERT_ERR(corio_cond_wait(&other), -EPERM);
     ASSERT_ERR(corio_cond_notify(&other, 1), -EPERM);
+    corio_event_set(&let_go);
     ASSERT_OK(corio_join(h));
     return 0;
 }

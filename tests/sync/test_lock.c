@@ -6,6 +6,8 @@
 
 #include <corio.h>
 
+#include "th_corio.h"
+
 #define RUN(fn) ASSERT_OK(corio_run(fn, NULL))
 
 static corio_lock lock = CORIO_LOCK_INIT;
@@ -113,7 +115,10 @@ static int cancel_waiter(void *arg)
     ASSERT_OK(corio_lock_acquire(&lock));
     corio_task *a = corio_spawn(waiter, NULL);
     corio_task *b = corio_spawn(waiter, NULL);
-    ASSERT_OK(corio_yield());
+    /* Both queued on the lock (a single yield may resume us first where
+     * CORIO_SEED shuffles, and a cancelled a would never have waited). */
+    th_yield_until_parked(a, "lock");
+    th_yield_until_parked(b, "lock");
     corio_cancel(a);
     ASSERT_ERR(corio_join(a), -ECANCELED);
     /* a never held it; b gets it when we release. */
@@ -135,7 +140,8 @@ static int cancel_after_release(void *arg)
     ASSERT_OK(corio_lock_acquire(&lock));
     corio_task *a = corio_spawn(waiter, NULL);
     corio_task *b = corio_spawn(waiter, NULL);
-    ASSERT_OK(corio_yield());
+    th_yield_until_parked(a, "lock");
+    th_yield_until_parked(b, "lock");
     /* Cancel a first, then release: the lock must skip a and go to b. */
     corio_cancel(a);
     ASSERT_OK(corio_lock_release(&lock));

@@ -7,6 +7,8 @@
 
 #include <corio.h>
 
+#include "th_corio.h"
+
 #define RUN(fn) ASSERT_OK(corio_run(fn, NULL))
 #define P(i) ((void *)(intptr_t)(i))
 #define I(p) ((int)(intptr_t)(p))
@@ -133,7 +135,7 @@ static int shutdown_drain(void *arg)
     ASSERT_OK(corio_queue_put(q, P(1)));
     ASSERT_OK(corio_queue_put(q, P(2)));
     corio_task *p = corio_spawn(producer, P(1)); /* blocks: full */
-    ASSERT_OK(corio_yield());
+    th_yield_until_parked(p, "queue");
     corio_queue_shutdown(q, false);
     ASSERT_ERR(corio_join(p), -ESHUTDOWN);
     ASSERT_ERR(corio_queue_try_put(q, P(9)), -ESHUTDOWN);
@@ -184,7 +186,7 @@ static int shutdown_now(void *arg)
     for (int i = 0; i < 3; i++)
         ASSERT_OK(corio_queue_put(q, P(i)));
     corio_task *j = corio_spawn(joiner, NULL);
-    ASSERT_OK(corio_yield());
+    th_yield_until_parked(j, "queue");
     corio_queue_shutdown(q, true);
     ASSERT_EQ(discarded, 3);
     ASSERT_EQ(corio_queue_size(q), 0);
@@ -205,7 +207,10 @@ static int close_with_waiters(void *arg)
     (void)arg;
     q = make(CORIO_QUEUE_FIFO, 0);
     corio_task *g = corio_spawn(getter, NULL);
-    ASSERT_OK(corio_yield());
+    /* Until g waits: closing a queue nobody waits on frees it at once,
+     * and g would then use freed memory (CORIO_SEED may resume us before
+     * g ran). */
+    th_yield_until_parked(g, "queue");
     corio_queue_close(q); /* g still parked inside: freed when it leaves */
     ASSERT_ERR(corio_join(g), -ESHUTDOWN);
     return 0;

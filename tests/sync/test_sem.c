@@ -6,6 +6,8 @@
 
 #include <corio.h>
 
+#include "th_corio.h"
+
 #define RUN(fn) ASSERT_OK(corio_run(fn, NULL))
 
 static corio_sem sem;
@@ -84,7 +86,9 @@ static int cancel_waiter(void *arg)
     ASSERT_OK(corio_sem_acquire(&sem));
     corio_task *a = corio_spawn(takes, NULL);
     corio_task *b = corio_spawn(takes, NULL);
-    ASSERT_OK(corio_yield());
+    /* Both wait (CORIO_SEED may resume us before they ran). */
+    th_yield_until_parked(a, "semaphore");
+    th_yield_until_parked(b, "semaphore");
     corio_cancel(a);
     ASSERT_OK(corio_sem_release(&sem)); /* goes to b, not a */
     ASSERT_ERR(corio_join(a), -ECANCELED);
