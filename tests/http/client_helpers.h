@@ -28,6 +28,7 @@ size_t corio__http_response_peak(const corio_http_response *r);
 
 static int endless_ended;   /* /endless handlers that saw the client go */
 static int slow_cancelled;  /* /sleep handlers cancelled */
+static int slow_started;    /* /sleep handlers that began their sleep */
 
 /* What the client sent, back as text, then the body. */
 static int c_echo(corio_http_req *req, void *arg)
@@ -164,6 +165,7 @@ static int c_endless(corio_http_req *req, void *arg)
 static int c_sleep(corio_http_req *req, void *arg)
 {
     (void)arg;
+    slow_started++;
     int rc = corio_sleep(atoi(corio_http_req_param(req, "ms")) / 1000.0);
     if (rc < 0) {
         slow_cancelled++;

@@ -65,6 +65,7 @@ struct resp {
     char head[8192];    /* the header fields, "Name: value\r\n" each */
     char *body;         /* malloc'd, NUL-terminated */
     size_t len;
+    size_t cap;         /* body's allocation */
     bool chunked;
     bool has_length;
 };
@@ -102,10 +103,19 @@ static inline const char *rhdr(const struct resp *r, const char *name)
     return NULL;
 }
 
+/* Geometric growth: a streamed answer comes in chunks of a few bytes,
+ * and a realloc per chunk is quadratic under ASan, whose realloc always
+ * copies (a 1 MB body took minutes). */
 static inline void body_add(struct resp *r, const char *p, size_t n)
 {
-    r->body = realloc(r->body, r->len + n + 1);
-    ASSERT_NOT_NULL(r->body);
+    if (r->len + n + 1 > r->cap) {
+        size_t cap = r->cap > 64 ? r->cap : 64;
+        while (cap < r->len + n + 1)
+            cap *= 2;
+        r->body = realloc(r->body, cap);
+        ASSERT_NOT_NULL(r->body);
+        r->cap = cap;
+    }
     memcpy(r->body + r->len, p, n);
     r->len += n;
     r->body[r->len] = '\0';
@@ -118,6 +128,7 @@ static inline int read_resp(corio_stream *s, struct resp *r, bool head)
 {
     memset(r, 0, sizeof *r);
     r->body = calloc(1, 1);
+    r->cap = 1;
     char line[8192];
     ssize_t n = corio_stream_readline(s, line, sizeof line);
     if (n <= 0)
@@ -276,11 +287,12 @@ static int h_stream(corio_http_req *req, void *arg)
     return corio_http_resp_end(req);
 }
 
-static int sleeps_done, sleeps_cancelled;
+static int sleeps_started, sleeps_done, sleeps_cancelled;
 
 static int h_sleep(corio_http_req *req, void *arg)
 {
     (void)arg;
+    sleeps_started++;
     int rc = corio_sleep(atoi(corio_http_req_param(req, "ms")) / 1000.0);
     if (rc < 0) {
         sleeps_cancelled++;
@@ -297,8 +309,8 @@ static int h_fail(corio_http_req *req, void *arg)
     return -EIO;
 }
 
-/* Reads the body slowly, counting how it ends. */
-static int body_reads_failed;
+/* Reads the body slowly, counting how it starts and ends. */
+static int body_reads_started, body_reads_failed;
 
 static int h_slow_body(corio_http_req *req, void *arg)
 {
@@ -306,6 +318,7 @@ static int h_slow_body(corio_http_req *req, void *arg)
     char buf[64];
     ssize_t n;
     size_t total = 0;
+    body_reads_started++;
     while ((n = corio_http_req_read(req, buf, sizeof buf)) > 0)
         total += (size_t)n;
     if (n < 0) {

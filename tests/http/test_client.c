@@ -22,7 +22,7 @@ static void up(void)
     app = client_app();
     srv = start_http(app, NULL, &port);
     snprintf(base, sizeof base, "http://127.0.0.1:%d", port);
-    endless_ended = slow_cancelled = 0;
+    endless_ended = slow_cancelled = slow_started = 0;
 }
 
 static void down(void)
@@ -656,8 +656,7 @@ static int deadline(void *arg)
     ASSERT_LT(corio_time() - t0, 1.0);
     ASSERT_NULL(r);
     /* The transfer ended: the server sees its client go. */
-    for (int i = 0; i < 100 && slow_cancelled == 0; i++)
-        ASSERT_OK(corio_sleep(0.01));
+    WAIT_UNTIL(slow_cancelled != 0, 10);
     ASSERT_EQ(slow_cancelled, 1);
     /* A streamed body read past a deadline: the transfer stops, and
      * later reads say so again. */
@@ -674,8 +673,7 @@ static int deadline(void *arg)
         ;
     ASSERT_ERR(n, -ETIMEDOUT);
     corio_http_response_close(r);
-    for (int i = 0; i < 100 && endless_ended == 0; i++)
-        ASSERT_OK(corio_sleep(0.01));
+    WAIT_UNTIL(endless_ended != 0, 10);
     ASSERT_EQ(endless_ended, 1);
     /* The session still works. */
     ASSERT_EQ(fetch_text(s, "GET", url("/"), NULL, NULL), 200);
@@ -737,16 +735,15 @@ static int cancel(void *arg)
     ASSERT_OK(corio_event_wait(&rd.started));
     corio_cancel(t);
     ASSERT_ERR(corio_join(t), -ECANCELED);
-    for (int i = 0; i < 100 && endless_ended == 0; i++)
-        ASSERT_OK(corio_sleep(0.01));
+    WAIT_UNTIL(endless_ended != 0, 10);
     ASSERT_EQ(endless_ended, 1);
-    /* While waiting for the head. */
+    /* While waiting for the head: once the request is at the server. */
     t = corio_spawn(fetch_slow, s);
-    ASSERT_OK(corio_sleep(0.05));
+    WAIT_UNTIL(slow_started == 1, 10);
+    ASSERT_EQ(slow_started, 1);
     corio_cancel(t);
     ASSERT_ERR(corio_join(t), -ECANCELED);
-    for (int i = 0; i < 100 && slow_cancelled == 0; i++)
-        ASSERT_OK(corio_sleep(0.01));
+    WAIT_UNTIL(slow_cancelled != 0, 10);
     ASSERT_EQ(slow_cancelled, 1);
     /* Before it even started. */
     t = corio_spawn(fetch_slow, s);
@@ -754,8 +751,10 @@ static int cancel(void *arg)
     ASSERT_ERR(corio_join(t), -ECANCELED);
     ASSERT_EQ(fetch_text(s, "GET", url("/"), NULL, NULL), 200);
     ASSERT_OK(corio_http_session_close(s));
-    ASSERT_OK(corio_sleep(0.05));
-    /* Every descriptor the client opened is closed again. */
+    /* Every descriptor the client opened is closed again, and so are
+     * the server's ends once its handlers see that (soon, however slow
+     * the machine). */
+    WAIT_UNTIL(th_count_fds() == fds, 10);
     ASSERT_EQ(th_count_fds(), fds);
     down();
     return 0;

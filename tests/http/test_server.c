@@ -59,12 +59,13 @@ static int disconnect(void *arg)
 {
     (void)arg;
     setup(NULL);
-    sleeps_cancelled = sleeps_done = 0;
-    body_reads_failed = 0;
+    sleeps_started = sleeps_cancelled = sleeps_done = 0;
+    body_reads_started = body_reads_failed = 0;
     /* While the handler waits. */
     corio_stream *s = dial(port);
     puts_(s, "GET /sleep/5000 HTTP/1.1\r\nHost: x\r\n\r\n");
-    ASSERT_OK(corio_sleep(0.05));
+    WAIT_UNTIL(sleeps_started == 1, 10);
+    ASSERT_EQ(sleeps_started, 1);
     ASSERT_EQ(corio_http_server_connections(srv), 1);
     double t0 = corio_time();
     corio_stream_close(s);
@@ -77,7 +78,8 @@ static int disconnect(void *arg)
     s = dial(port);
     puts_(s, "POST /slow-body HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n"
              "\r\n0123456789");
-    ASSERT_OK(corio_sleep(0.05));
+    WAIT_UNTIL(body_reads_started == 1, 10);
+    ASSERT_EQ(body_reads_started, 1);
     corio_stream_close(s);
     t0 = corio_time();
     while (body_reads_failed == 0 && corio_time() - t0 < 2)
@@ -116,21 +118,26 @@ static int graceful(void *arg)
 {
     (void)arg;
     setup(NULL);
-    sleeps_cancelled = sleeps_done = 0;
+    sleeps_started = sleeps_cancelled = sleeps_done = 0;
     struct shut sh = {dial(port), dial(port), 0};
     struct resp r;
     puts_(sh.idle, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
     ASSERT_EQ(read_resp(sh.idle, &r, false), 200);
     resp_free(&r);
+    /* The handler's 0.2 s sleep starts after t_req. */
+    double t_req = corio_time();
     puts_(sh.busy, "GET /sleep/200 HTTP/1.1\r\nHost: x\r\n\r\n");
-    ASSERT_OK(corio_sleep(0.05));
+    WAIT_UNTIL(sleeps_started == 1, 10);
+    ASSERT_EQ(sleeps_started, 1);
     corio_task *t = corio_spawn(busy_client, &sh);
     /* The idle connection closes at once; the busy one finishes its
      * request, then closes; nothing is cancelled. */
     double t0 = corio_time();
     ASSERT_EQ(corio_http_server_close(srv, 5.0), 0);
     double dt = corio_time() - t0;
-    ASSERT_GE(dt, 0.1 - 1e-9);
+    /* Close waited for the handler (however late this task got here). */
+    ASSERT_EQ(sleeps_done, 1);
+    ASSERT_GE(corio_time() - t_req, 0.2 - 1e-9);
     ASSERT_LT(dt, 2.0);
     ASSERT_OK(corio_join(t));
     ASSERT_EQ(sh.busy_status, 200);
@@ -155,10 +162,11 @@ static int grace_over(void *arg)
 {
     (void)arg;
     setup(NULL);
-    sleeps_cancelled = sleeps_done = 0;
+    sleeps_started = sleeps_cancelled = sleeps_done = 0;
     corio_stream *s = dial(port);
     puts_(s, "GET /sleep/10000 HTTP/1.1\r\nHost: x\r\n\r\n");
-    ASSERT_OK(corio_sleep(0.05));
+    WAIT_UNTIL(sleeps_started == 1, 10); /* the request is in progress */
+    ASSERT_EQ(sleeps_started, 1);
     double t0 = corio_time();
     ASSERT_EQ(corio_http_server_close(srv, 0.2), 1);
     double dt = corio_time() - t0;

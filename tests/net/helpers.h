@@ -15,6 +15,7 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <strings.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -69,6 +70,26 @@ static inline bool new_fds_cloexec(void)
     }
     closedir(d);
     return ok;
+}
+
+/* In a task: sleep in small steps until cond holds, for at most secs of
+ * real time (the loop's clock may be virtual), for a state that other
+ * tasks or the kernel reach soon however slowly the machine runs (ASan,
+ * an overloaded CI). The caller asserts cond afterwards. */
+#define WAIT_UNTIL(cond, secs)                                               \
+    do {                                                                     \
+        double th_until = th_now() + (secs);                                 \
+        while (!(cond) && th_now() < th_until)                               \
+            ASSERT_OK(corio_sleep(0.001));                                   \
+    } while (0)
+
+/* In a task: until at least n bytes wait in s's receive queue. A peer's
+ * send over loopback is there at once, unless a busy kernel defers it. */
+static inline void wait_inq(corio_sock *s, int n)
+{
+    int q = 0;
+    WAIT_UNTIL(ioctl(corio_sock_fileno(s), FIONREAD, &q) == 0 && q >= n, 10);
+    ASSERT_GE(q, n);
 }
 
 /* Run fn as the main task; it must return 0 and leave no descriptor. */

@@ -190,7 +190,7 @@ static int cancel(void *arg)
     int fds = th_count_fds();
     fd_snapshot();
     corio_task *t = corio_spawn(lookup_task, (void *)"lost.corio.test");
-    ASSERT_OK(corio_sleep(0.05));
+    WAIT_UNTIL(dns.queries > 0, 10);
     ASSERT_GT(dns.queries, 0);
     /* c-ares's own socket too is close-on-exec. */
     ASSERT_GT(th_count_fds(), fds);

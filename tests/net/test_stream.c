@@ -176,6 +176,8 @@ static int read_cancel(void *arg)
     (void)arg;
     open_pair(NULL);
     say("abc");
+    /* In the socket before the reader starts: it takes all three. */
+    wait_inq(corio_stream_sock(st), 3);
     corio_task *t = corio_spawn(reader_task, (void *)(uintptr_t)8);
     ASSERT_OK(corio_sleep(0.01));
     /* One reader at a time. */
@@ -318,8 +320,7 @@ static int background(void *arg)
         write_pattern(5, total, 65536);
     ASSERT_GT(corio_stream_write_buffered(st), 0);
     corio_task *r = corio_spawn(sink, NULL);
-    for (int i = 0; i < 500 && received < total; i++)
-        ASSERT_OK(corio_sleep(0.01));
+    WAIT_UNTIL(received >= total, 30);
     ASSERT_EQ(received, total);
     ASSERT_EQ(corio_stream_write_buffered(st), 0);
     ASSERT_OK(corio_stream_write_eof(st));
@@ -347,7 +348,7 @@ static int graceful(void *arg)
     rx_pause = 0;
     /* Some input the stream never reads: close must not reset. */
     say("unread input");
-    ASSERT_OK(corio_sleep(0.005));
+    wait_inq(corio_stream_sock(st), 12);
     size_t total = 8 << 20;
     for (size_t off = 0; off < total; off += 65536)
         write_pattern(9, off, 65536);
@@ -435,7 +436,7 @@ static int close_shallow(void *arg)
 {
     (void)arg;
     say("unread input, which the close discards");
-    corio_sleep(0.01);
+    wait_inq(corio_stream_sock(st), 38);
     size_t depth = close_depth_bytes();
     /* ASan's redzones make every frame larger. */
     ASSERT_LT(depth, TH_ASAN ? 3584 : 2048);
@@ -449,7 +450,7 @@ static int close_depth(void *arg)
      * the close calls (lazy binding takes 2-3 KiB of stack, once). */
     open_pair(NULL);
     say("unread");
-    corio_sleep(0.01);
+    wait_inq(corio_stream_sock(st), 6);
     close_pair();
     open_pair(NULL);
     corio_task_opts o = {.stack_size = 64 * 1024};

@@ -95,11 +95,13 @@ TEST(a_truncated_datagram_is_reported)
 }
 
 static corio_sock *shared;
+static int receiving;
 
 static int recv_task(void *arg)
 {
     (void)arg;
     char buf[8];
+    receiving++;
     return (int)corio_sock_recv(shared, buf, sizeof buf);
 }
 
@@ -123,8 +125,12 @@ static int cancel(void *arg)
     ASSERT_ERR(corio_sock_sendto(shared, "x", 1, NULL, 0), -ETIMEDOUT);
     corio_scope_exit(&sc);
     /* Closing wakes a waiting receiver with -EBADF. */
+    receiving = 0;
     t = corio_spawn(recv_task, NULL);
-    ASSERT_OK(corio_yield());
+    /* Until it waits (one yield is not enough when CORIO_SEED shuffles
+     * the ready queue). */
+    while (receiving < 1)
+        ASSERT_OK(corio_yield());
     ASSERT_OK(corio_sock_close(shared));
     ASSERT_ERR(corio_join(t), -EBADF);
     return 0;

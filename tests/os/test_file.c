@@ -20,11 +20,13 @@
 
 static char dir[256];
 
-/* A fresh directory for the case, removed with its files at the end. */
+/* A fresh directory for the case, removed with its files at the end.
+ * Made by mkdtemp: a case that failed leaves its directory behind, and a
+ * later process with the same pid once found its files there. */
 static void make_dir(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/corio-file-%d", (int)getpid());
-    mkdir(dir, 0700);
+    snprintf(dir, sizeof dir, "/tmp/corio-file-%d-XXXXXX", (int)getpid());
+    ASSERT_NOT_NULL(mkdtemp(dir));
 }
 
 static void remove_dir(void)
@@ -285,6 +287,39 @@ static void *write_later(void *arg)
     return NULL;
 }
 
+/* Whether a thread of this process other than the caller waits in a
+ * system call on descriptor fd (its /proc "syscall" file reads "nr arg0
+ * ..."): the pool thread has taken the read and blocks in it. -1 where
+ * /proc does not say. */
+static int thread_blocked_on(int fd)
+{
+    DIR *d = opendir("/proc/self/task");
+    if (!d)
+        return -1;
+    int found = -1;
+    struct dirent *e;
+    while (found != 1 && (e = readdir(d))) {
+        if (e->d_name[0] == '.' || atoi(e->d_name) == (int)gettid())
+            continue;
+        char path[300], line[256];
+        snprintf(path, sizeof path, "/proc/self/task/%s/syscall", e->d_name);
+        FILE *f = fopen(path, "r");
+        if (!f)
+            continue;
+        long nr;
+        unsigned long a0;
+        if (fgets(line, sizeof line, f)) {
+            found = 0;
+            if (sscanf(line, "%ld 0x%lx", &nr, &a0) == 2 && nr >= 0 &&
+                a0 == (unsigned long)fd)
+                found = 1;
+        }
+        fclose(f);
+    }
+    closedir(d);
+    return found;
+}
+
 FILE_TEST(cancelling_a_read_follows_the_path_rule)
 {
     (void)arg;
@@ -298,6 +333,17 @@ FILE_TEST(cancelling_a_read_follows_the_path_rule)
     memset(r.buf, 'x', sizeof r.buf);
     corio_task *t = corio_spawn(read_pipe, &r);
     ASSERT_OK(corio_sleep(0.02)); /* the read is in the kernel now */
+    if (!uring) {
+        /* On the pool: until its thread has taken the read, which a
+         * loaded machine may start late (a read still queued would be
+         * withdrawn instead). */
+        double until = th_now() + 10;
+        int b;
+        while ((b = thread_blocked_on(corio_file_fileno(r.f))) == 0 &&
+               th_now() < until)
+            ASSERT_OK(corio_sleep(0.001));
+        ASSERT_NE(b, 0);
+    }
     pthread_t th;
     if (!uring)
         pthread_create(&th, NULL, write_later, &p[1]);

@@ -149,7 +149,18 @@ static int timeout_main(void *arg)
 {
     (void)arg;
     corio_process_opts o = {.stdout_mode = CORIO_STDIO_PIPE};
-    corio_process *p = corio_process_shell("echo partial; exec sleep 30", &o);
+    /* The child says when its output is in the pipe, so that a slow
+     * machine's child cannot miss the timeout below. */
+    char mark[64], cmd[128];
+    snprintf(mark, sizeof mark, "/tmp/corio-partial-%d", (int)getpid());
+    unlink(mark);
+    snprintf(cmd, sizeof cmd, "echo partial; : > %s; exec sleep 30", mark);
+    corio_process *p = corio_process_shell(cmd, &o);
+    double until = th_now() + 10;
+    while (access(mark, F_OK) != 0 && th_now() < until)
+        ASSERT_OK(corio_sleep(0.005));
+    ASSERT_OK(access(mark, F_OK));
+    unlink(mark);
     void *out;
     size_t out_len;
     double t0 = corio_time();

@@ -163,6 +163,13 @@ static int ignores_cancellation(void *arg)
     corio_scope_enter(&s, -1);
     corio_scope_shield(&s, true);
     ssize_t n = write(ready_fd, "r", 1);
+    /* Report the first SIGINT's cancellation (held off by the shield),
+     * so that the second is sent only then: two SIGINTs pending at once
+     * would be one. */
+    double until = th_now() + 30;
+    while (!corio_task_cancelling(corio_current()) && th_now() < until)
+        corio_sleep(0.001);
+    n = write(ready_fd, "c", 1);
     (void)n;
     corio_sleep(30);
     corio_scope_exit(&s);
@@ -182,7 +189,14 @@ static int with_own_handler(void *arg)
     (void)arg;
     ssize_t n = write(ready_fd, "r", 1);
     (void)n;
-    int rc = corio_sleep(0.3);
+    /* Until the handler ran (the SIGINT may come late on a busy
+     * machine), then a while longer: no cancellation may come. */
+    double until = th_now() + 30;
+    int rc = 0;
+    while (rc == 0 && !own_handler_ran && th_now() < until)
+        rc = corio_sleep(0.005);
+    if (rc == 0)
+        rc = corio_sleep(0.1);
     return rc == 0 && own_handler_ran ? 43 : 1;
 }
 
@@ -210,12 +224,16 @@ static int run_child(corio_fn main, int sigints, bool install_handler)
     close(p[1]);
     char c;
     ASSERT_EQ(read(p[0], &c, 1), 1);
-    close(p[0]);
     for (int i = 0; i < sigints; i++) {
+        /* After the first, each waits for the child's word that the one
+         * before was taken (ignores_cancellation sends it). */
+        if (i > 0)
+            ASSERT_EQ(read(p[0], &c, 1), 1);
         struct timespec ts = {0, 50 * 1000 * 1000};
         nanosleep(&ts, NULL);
         kill(pid, SIGINT);
     }
+    close(p[0]);
     int status;
     ASSERT_EQ(waitpid(pid, &status, 0), pid);
     return status;

@@ -92,4 +92,39 @@ static inline char *pg_scalar(corio_pg *c, const char *sql, char *buf,
     return buf;
 }
 
+/* Until the backend with process id pid (text) runs a statement, asked on
+ * another connection c: a cancel request that reaches a backend before
+ * it starts the statement is ignored, and the statement runs its
+ * course. */
+static inline void pg_wait_active(corio_pg *c, const char *pid)
+{
+    char q[256], buf[16];
+    snprintf(q, sizeof q,
+             "SELECT count(*) FROM pg_stat_activity WHERE pid = %s AND "
+             "state = 'active'",
+             pid);
+    double until = th_now() + 10;
+    while (strcmp(pg_scalar(c, q, buf, sizeof buf), "1") != 0 &&
+           th_now() < until)
+        if (corio_sleep(0.005) < 0)
+            FAIL("cancelled");
+    ASSERT_STR_EQ(buf, "1");
+}
+
+/* Until the backend with process id pid (text) has gone, asked on c:
+ * pg_terminate_backend only signals it, and a busy machine may run it
+ * much later. */
+static inline void pg_wait_gone(corio_pg *c, const char *pid)
+{
+    char q[256], buf[16];
+    snprintf(q, sizeof q,
+             "SELECT count(*) FROM pg_stat_activity WHERE pid = %s", pid);
+    double until = th_now() + 10;
+    while (strcmp(pg_scalar(c, q, buf, sizeof buf), "0") != 0 &&
+           th_now() < until)
+        if (corio_sleep(0.005) < 0)
+            FAIL("cancelled");
+    ASSERT_STR_EQ(buf, "0");
+}
+
 #endif

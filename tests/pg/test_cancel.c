@@ -17,9 +17,13 @@ static int cancel_mid_query(void *arg)
 {
     (void)arg;
     shared = pg_open();
+    corio_pg *watch = pg_open();
+    char pid[32];
+    pg_scalar(shared, "SELECT pg_backend_pid()", pid, sizeof pid);
     for (int round = 0; round < 3; round++) {
         corio_task *t = corio_spawn(sleeper, NULL);
         ASSERT_OK(corio_sleep(0.1));
+        pg_wait_active(watch, pid); /* else the cancel would be ignored */
         double t0 = corio_time();
         corio_cancel(t);
         ASSERT_ERR(corio_join(t), -ECANCELED);
@@ -29,6 +33,7 @@ static int cancel_mid_query(void *arg)
         char buf[8];
         ASSERT_STR_EQ(pg_scalar(shared, "SELECT 42", buf, sizeof buf), "42");
     }
+    corio_pg_close(watch);
     corio_pg_close(shared);
     return 0;
 }

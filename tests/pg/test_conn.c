@@ -251,8 +251,9 @@ static int lost(void *arg)
     const char *v[1] = {pid};
     ASSERT_EQ(corio_pg_exec(killer, "SELECT pg_terminate_backend($1)", 1, v),
               1);
+    pg_wait_gone(killer, pid);
     corio_pg_close(killer);
-    ASSERT_OK(corio_sleep(0.05));
+    ASSERT_OK(corio_sleep(0.05)); /* its last bytes and the end of stream */
     int64_t rc = corio_pg_exec(c, "SELECT 1", 0, NULL);
     ASSERT_TRUE(rc == -ECONNRESET || rc == -EREMOTEIO);
     ASSERT_NOT_NULL(corio_pg_error(c, CORIO_PG_MESSAGE));

@@ -68,12 +68,16 @@ TEST_OPTS(pool_under_1000_tasks_with_max_10_connections, .timeout = 120)
     RUN(thousand);
 }
 
+static corio_event release_holders;
+
+/* Holds a connection until release_holders is set. */
 static int holder(void *arg)
 {
+    (void)arg;
     corio_pg *c = corio_pg_pool_acquire(pool, -1);
     if (!c)
         return -errno;
-    corio_sleep(*(double *)arg);
+    corio_event_wait(&release_holders);
     corio_pg_pool_release(pool, c);
     return 0;
 }
@@ -93,9 +97,12 @@ static int timeouts(void *arg)
     corio_pg_pool_opts o = {.max_size = 2};
     pool = corio_pg_pool_new(pg_dsn(), &o);
     ASSERT_NOT_NULL(pool);
-    double hold = 0.3, never = -1, short_wait = 0.05;
-    corio_task *h1 = corio_spawn(holder, &hold);
-    corio_task *h2 = corio_spawn(holder, &hold);
+    double never = -1, short_wait = 0.05;
+    /* Two holders keep both connections until told (a fixed hold time
+     * could end first on a slow machine). */
+    corio_event_init(&release_holders);
+    corio_task *h1 = corio_spawn(holder, NULL);
+    corio_task *h2 = corio_spawn(holder, NULL);
     ASSERT_OK(corio_sleep(0.05));
     /* Both in use: a short acquire times out; cancelled acquirers take
      * nothing, and the pool serves the ones that stay. */
@@ -111,6 +118,7 @@ static int timeouts(void *arg)
     ASSERT_ERR(corio_join(w[2]), -ECANCELED);
     for (int i = 3; i < 6; i++)
         ASSERT_ERR(corio_join(w[i]), -ETIMEDOUT);
+    corio_event_set(&release_holders);
     ASSERT_EQ(corio_join(w[1]), 1);
     ASSERT_OK(corio_join(h1));
     ASSERT_OK(corio_join(h2));
@@ -190,8 +198,9 @@ static int resets(void *arg)
     ASSERT_EQ(corio_pg_exec(k, "SELECT pg_terminate_backend($1)", 1,
                             (const char *[]){buf}),
               1);
+    pg_wait_gone(k, buf);
     corio_pg_close(k);
-    ASSERT_OK(corio_sleep(0.05));
+    ASSERT_OK(corio_sleep(0.05)); /* its last bytes and the end of stream */
     c = corio_pg_pool_acquire(pool, 1);
     ASSERT_NOT_NULL(c);
     char pid[32];

@@ -13,6 +13,17 @@
 
 #include "core/testing.h"
 
+/* Until *flag is set by another thread, for at most 10 s. */
+static void wait_for_flag(atomic_int *flag)
+{
+    double until = th_now() + 10;
+    while (!atomic_load(flag) && th_now() < until) {
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+    }
+    ASSERT_EQ(atomic_load(flag), 1);
+}
+
 /* ---- corio_multi ---- */
 
 static atomic_int seen_mask;
@@ -58,9 +69,12 @@ TEST(multi_defaults_to_one_loop_per_cpu)
     ASSERT_OK(corio_multi_close(m));
 }
 
+static atomic_int sleeping; /* sleeps_forever has begun */
+
 static int sleeps_forever(void *arg)
 {
     atomic_int *cancelled = arg;
+    atomic_store(&sleeping, 1);
     int rc = corio_sleep(3600);
     if (rc == -ECANCELED)
         atomic_store(cancelled, 1);
@@ -73,11 +87,15 @@ TEST(multi_close_cancels_the_tasks_left_and_waits_for_them)
     corio_multi *m = corio_multi_new(&o);
     ASSERT_NOT_NULL(m);
     atomic_int cancelled = 0;
+    atomic_store(&sleeping, 0);
     corio_submission *s =
         corio_loop_submit(corio_multi_loop(m, 1), sleeps_forever, &cancelled);
     ASSERT_NOT_NULL(s);
     int r;
     ASSERT_ERR(corio_submission_wait(s, 0.02, &r), -ETIMEDOUT);
+    /* Until the task runs (a loaded machine may start it late; one that
+     * never started is cancelled without running). */
+    wait_for_flag(&sleeping);
     ASSERT_OK(corio_multi_close(m));
     ASSERT_EQ(atomic_load(&cancelled), 1);
     ASSERT_OK(corio_submission_wait(s, -1, &r));
@@ -114,10 +132,12 @@ TEST(submit_cancel_cancels_the_task)
     corio_multi_opts o = {.loops = 1};
     corio_multi *m = corio_multi_new(&o);
     atomic_int cancelled = 0;
+    atomic_store(&sleeping, 0);
     corio_submission *s =
         corio_loop_submit(corio_multi_loop(m, 0), sleeps_forever, &cancelled);
     int r = 0;
     ASSERT_ERR(corio_submission_wait(s, 0.01, &r), -ETIMEDOUT);
+    wait_for_flag(&sleeping); /* as above */
     ASSERT_OK(corio_submission_cancel(s));
     ASSERT_OK(corio_submission_wait(s, 10, &r));
     ASSERT_ERR(r, -ECANCELED);
@@ -133,7 +153,10 @@ static int wait_self(void *arg)
     corio_submission *s = corio_loop_submit(corio_loop_current(), twice, &v);
     /* Blocking on the loop's own thread could never end. */
     ASSERT_ERR(corio_submission_wait(s, -1, &r), -EDEADLK);
-    ASSERT_OK(corio_sleep(0.01));
+    /* Once it is done, waiting returns its result. */
+    double until = th_now() + 10;
+    while (!corio_submission_done(s) && th_now() < until)
+        ASSERT_OK(corio_sleep(0.001));
     ASSERT_OK(corio_submission_wait(s, -1, &r));
     ASSERT_EQ(r, 2);
     corio_submission_free(s);
@@ -219,11 +242,12 @@ TEST_OPTS(loop_calls_run_exactly_once_in_order_on_the_target,
         ASSERT_EQ(order.log[i], i);
 }
 
-static atomic_int remote_cancelled;
+static atomic_int remote_started, remote_cancelled;
 
 static int remote_sleeper(void *arg)
 {
     (void)arg;
+    atomic_store(&remote_started, 1);
     int rc = corio_sleep(3600);
     if (rc == -ECANCELED)
         atomic_store(&remote_cancelled, 1);
@@ -233,12 +257,24 @@ static int remote_sleeper(void *arg)
 static int call_then_cancel(void *arg)
 {
     corio_loop *target = arg;
-    corio_scope s;
-    corio_scope_enter(&s, 0.02);
-    /* The deadline cancels the remote task, and the call waits for it. */
-    ASSERT_ERR(corio_loop_call(target, remote_sleeper, NULL), -ETIMEDOUT);
-    ASSERT_EQ(atomic_load(&remote_cancelled), 1);
-    corio_scope_exit(&s);
+    /* The deadline cancels the remote task, and the call waits for it.
+     * A target loop slow to start the task (a loaded machine) lets the
+     * deadline withdraw the call unstarted: then again, with a longer
+     * one. */
+    for (double timeout = 0.02;; timeout *= 10) {
+        atomic_store(&remote_started, 0);
+        atomic_store(&remote_cancelled, 0);
+        corio_scope s;
+        corio_scope_enter(&s, timeout);
+        ASSERT_ERR(corio_loop_call(target, remote_sleeper, NULL),
+                   -ETIMEDOUT);
+        corio_scope_exit(&s);
+        bool ran = atomic_load(&remote_started);
+        ASSERT_EQ(atomic_load(&remote_cancelled), ran);
+        if (ran)
+            break;
+        ASSERT_LT(timeout, 10);
+    }
     return 0;
 }
 

@@ -89,6 +89,7 @@ static int server_timeout(void *arg)
         ASSERT_NOT_NULL(quiet[i]);
     }
     ASSERT_OK(corio_sleep(0.02));
+    WAIT_UNTIL(corio_server_connections(ts.srv) == 3, 10); /* accepted */
     ASSERT_EQ(corio_server_connections(ts.srv), 3);
     char buf[8];
     for (int i = 0; i < 3; i++) {
@@ -110,6 +111,7 @@ static int server_timeout(void *arg)
     for (int i = 0; i < 3; i++)
         quiet[i] = corio_tcp_connect("127.0.0.1", ts.port, NULL);
     ASSERT_OK(corio_sleep(0.02));
+    WAIT_UNTIL(corio_server_connections(ts.srv) == 3, 10); /* accepted */
     ASSERT_EQ(corio_server_close(ts.srv, 0.01), 3);
     for (int i = 0; i < 3; i++) {
         ASSERT_EQ(corio_sock_recv(quiet[i], buf, sizeof buf), 0);
