@@ -533,10 +533,12 @@ bool corio__debug_thread_ok(corio_loop *loop, const char *fn)
 
 /* The deterministic mode shuffles the ready queue batch by batch, as trio
  * does: the runnables queued when a batch starts run in a random order,
- * and everything queued meanwhile waits for the next batch. So a yield
- * still lets every other ready task run once before the yielder. The
- * random pick is among the first WINDOW of the batch, which keeps each
- * pick O(1) with a million tasks ready. */
+ * and everything queued meanwhile waits for the next batch. A task that
+ * yields ends the batch after the one under way: what was queued before
+ * it, during this batch, must run before it does, as in FIFO order, and
+ * would not if it shared their batch. The random pick is among the first
+ * WINDOW of the batch, which keeps each pick O(1) with a million tasks
+ * ready. */
 #define WINDOW 64
 
 void corio__ready_shuffle(corio_loop *loop)
@@ -544,8 +546,14 @@ void corio__ready_shuffle(corio_loop *loop)
     if (loop->head_chosen)
         return; /* picked already, not yet taken */
     if (loop->batch_left == 0) {
-        for (struct corio__runnable *r = loop->ready_head; r; r = r->next)
+        for (struct corio__runnable *r = loop->ready_head; r; r = r->next) {
+            if (r->yielded) {
+                r->yielded = false;
+                if (loop->batch_left)
+                    break; /* it heads the next batch */
+            }
             loop->batch_left++;
+        }
         if (loop->batch_left == 0)
             return;
     }

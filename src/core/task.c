@@ -631,6 +631,9 @@ int corio_yield(void)
             return rc;
     }
     t->state = CORIO__TASK_READY;
+    /* Under a seed, what became ready during the current batch must still
+     * run before us: see corio__ready_shuffle. */
+    t->run.yielded = (loop->hooks & CORIO__HOOK_SEED) != 0;
     corio__ready_push(loop, &t->run);
     suspend(loop, t);
     /* A cancellation that arrived while we were queued is delivered here,

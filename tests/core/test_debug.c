@@ -356,6 +356,57 @@ TEST(a_seed_shuffles_the_ready_queue_reproducibly)
     ASSERT_TRUE(differs); /* and some seed is not FIFO */
 }
 
+/* corio_yield's promise holds under a seed too: every task ready when a
+ * task yields runs before it continues, including one it has just
+ * spawned while a shuffled batch was under way. */
+static int set_flag(void *arg)
+{
+    *(int *)arg = 1;
+    return 0;
+}
+
+static int spawn_and_yield(void *arg)
+{
+    int *missed = arg;
+    for (int i = 0; i < 20; i++) {
+        int ran = 0;
+        corio_task *t = corio_spawn(set_flag, &ran);
+        ASSERT_NOT_NULL(t);
+        ASSERT_OK(corio_yield());
+        *missed += !ran;
+        ASSERT_EQ(corio_join(t), 0);
+        corio_task_unref(t);
+    }
+    return 0;
+}
+
+static int yielders(void *arg)
+{
+    corio_task *t[6];
+    for (int i = 0; i < 6; i++)
+        ASSERT_NOT_NULL(t[i] = corio_spawn(spawn_and_yield, arg));
+    for (int i = 0; i < 6; i++) {
+        ASSERT_OK(corio_join(t[i]));
+        corio_task_unref(t[i]);
+    }
+    return 0;
+}
+
+TEST(a_yield_under_a_seed_lets_every_ready_task_run_first)
+{
+    for (uint64_t seed = 1; seed <= 20; seed++) {
+        corio_loop_opts lo = {.seed = seed};
+        corio_loop *loop = corio_loop_new(&lo);
+        ASSERT_NOT_NULL(loop);
+        int missed = 0;
+        corio_task *t = corio_loop_spawn(loop, yielders, &missed, NULL);
+        ASSERT_OK(corio_loop_run_until_complete(loop, t));
+        corio_task_unref(t);
+        ASSERT_OK(corio_loop_close(loop));
+        ASSERT_EQ(missed, 0);
+    }
+}
+
 static int long_sleep(void *arg)
 {
     (void)arg;
