@@ -374,8 +374,7 @@ static int spawn_and_yield(void *arg)
         ASSERT_NOT_NULL(t);
         ASSERT_OK(corio_yield());
         *missed += !ran;
-        ASSERT_EQ(corio_join(t), 0);
-        corio_task_unref(t);
+        ASSERT_EQ(corio_join(t), 0); /* consumes t */
     }
     return 0;
 }
@@ -387,7 +386,6 @@ static int yielders(void *arg)
         ASSERT_NOT_NULL(t[i] = corio_spawn(spawn_and_yield, arg));
     for (int i = 0; i < 6; i++) {
         ASSERT_OK(corio_join(t[i]));
-        corio_task_unref(t[i]);
     }
     return 0;
 }
