@@ -42,17 +42,22 @@ stage() {
         ;;
     seeds)
         # The concurrency tests again under the deterministic test mode:
-        # shuffled ready queue and virtual time, with three seeds. Tests
-        # of FIFO order (label order) check what shuffling changes.
+        # shuffled ready queue and virtual time, with three seeds on epoll
+        # and two on io_uring (an order FIFO rarely gives found a lost
+        # wake-up there). Tests of FIFO order (label order) check what
+        # shuffling changes.
         dir=build/ci-gcc
         [ -f "$dir/CMakeCache.txt" ] || configure "$dir" \
             -DCMAKE_C_COMPILER=gcc -DCMAKE_BUILD_TYPE=RelWithDebInfo
-        for seed in 1 2 3; do
-            echo "--- CORIO_SEED=$seed"
+        for run in epoll:1 epoll:2 epoll:3 io_uring:4 io_uring:5; do
+            seed=${run#*:}
+            backend=${run%%:*}
+            echo "--- CORIO_SEED=$seed, backend $backend"
             # The HTTP client's tests are left out: libcurl keeps its own
             # clock, which virtual time cannot move.
-            CORIO_SEED=$seed check "$dir" -L "core|sync|net" \
-                -LE "order|slow|docs" -E '^http[.]client' || return 1
+            CORIO_BACKEND=$backend CORIO_SEED=$seed check "$dir" \
+                -L "core|sync|net" -LE "order|slow|docs" \
+                -E '^http[.]client' || return 1
         done
         ;;
     uring)

@@ -245,9 +245,10 @@ static int ur_arm(corio_loop *loop, struct corio__io *io, unsigned events)
             return -EAGAIN;
         if (w->armed) {
             /* If it fired meanwhile, the update finds nothing (its own
-             * completion is ignored) and the waiters re-arm. */
-            io_uring_prep_poll_update(sqe, (uintptr_t)&w->poll[0],
-                                      (uintptr_t)&w->poll[0], mask,
+             * completion is ignored) and the waiters re-arm. The new
+             * user_data must be 0: the kernel refuses one without
+             * IORING_POLL_UPDATE_USER_DATA (-EINVAL). */
+            io_uring_prep_poll_update(sqe, (uintptr_t)&w->poll[0], 0, mask,
                                       IORING_POLL_UPDATE_EVENTS);
             io_uring_sqe_set_data(sqe, NULL);
         } else {
