@@ -93,10 +93,14 @@ void corio__io_leave(struct corio__io *io)
     }
 }
 
-/* What a task parked on queue q of io waits for, for dumps. */
-static uint8_t dir_kind(const struct corio__wq *q, const struct corio__io *io)
+/* What a task parked on queue q of io waits for, for dumps. A corio_fd
+ * has one queue, and each node says what its task wants. */
+static uint8_t dir_kind(const struct corio__wq *q, const struct corio__io *io,
+                        void *data)
 {
-    return q == &io->wait[1] ? CORIO__WAIT_WRITE : CORIO__WAIT_READ;
+    bool out = io->oneshot ? (uintptr_t)data == CORIO__OUT
+                           : q == &io->wait[1];
+    return out ? CORIO__WAIT_WRITE : CORIO__WAIT_READ;
 }
 
 /* Park on queue q of io; data goes in the queue node. */
@@ -106,7 +110,7 @@ static int park_on(struct corio__io *io, corio_loop *loop, corio_task *self,
     struct corio__wq_node n = {.task = self, .data = data};
     corio__wq_push(q, &n);
     io->inside++;
-    corio__waiting(self, dir_kind(q, io), io);
+    corio__waiting(self, dir_kind(q, io, data), io);
     int rc = corio__park(loop, self, CORIO__NEVER);
     corio__wq_remove(q, &n);
     if (io->closed)

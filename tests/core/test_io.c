@@ -301,10 +301,9 @@ static int two_waiters(void *arg)
     two = corio_fd_open(sp[0]);
     corio_task *r = corio_spawn(wants, (void *)(uintptr_t)CORIO_READABLE);
     corio_task *w = corio_spawn(wants, (void *)(uintptr_t)CORIO_WRITABLE);
-    /* Both wait before the data comes (corio_fd's waiters all show as
-     * "read fd" in dumps: any suspension will do for w). */
+    /* Both wait before the data comes; dumps tell which way each waits. */
     th_yield_until_parked(r, "read fd");
-    th_yield_until_parked(w, "");
+    th_yield_until_parked(w, "write fd");
     /* Data arrives: only the reader wakes, with only READABLE. */
     ASSERT_EQ(write(sp[1], "x", 1), 1);
     ASSERT_EQ(corio_join(r), CORIO_READABLE);
