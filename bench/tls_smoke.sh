@@ -15,6 +15,7 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
     >/dev/null 2>&1
 head -c 1024 /dev/zero | tr '\0' x >"$dir/page"
 head -c 1048576 /dev/zero >"$dir/big"
+: >"$dir/out" # exists before the loop below reads it (set -e)
 "$bin" server "$dir/cert.pem" "$dir/key.pem" "$dir" 0 >"$dir/out" &
 pid=$!
 port=""

@@ -13,6 +13,7 @@ dir=$(mktemp -d)
 pid=
 trap '[ -z "$pid" ] || kill "$pid" 2>/dev/null || true; rm -rf "$dir"' EXIT
 
+: >"$dir/peer.log" # exists before the loop below reads it (set -e)
 /usr/bin/python3 "$peer" >"$dir/peer.log" &
 pid=$!
 for _ in $(seq 100); do

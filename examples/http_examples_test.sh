@@ -15,6 +15,7 @@ trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$dir"' EXIT
 start() { # log, program, args...
     log=$1
     shift
+    : >"$log" # exists before the loop below reads it (set -e)
     "$@" >"$log" &
     for _ in $(seq 100); do
         port=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$log")

@@ -14,6 +14,7 @@ trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$dir"' EXIT
 
 # Start a server on a free port; wait for its "listening on" line.
 start() { # program, log
+    : >"$2" # exists before the loop below reads it (set -e)
     "$1" 0 >"$2" &
     for _ in $(seq 100); do
         port=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$2")

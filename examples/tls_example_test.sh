@@ -22,6 +22,8 @@ openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial \
     -days 2 -extfile ext.cnf -out server.pem >/dev/null 2>&1
 printf '<h1>hello from openssl s_server</h1>\n' >index.html
 
+# server.out exists before the loop below reads it (set -e).
+: >server.out
 openssl s_server -accept 127.0.0.1:0 -cert server.pem -key server.key \
     -WWW >server.out 2>&1 &
 pid=$!

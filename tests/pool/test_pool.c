@@ -5,6 +5,7 @@
  * work; fault injection on every resource the first call acquires. Runs
  * under TSan (label threads). */
 #include "harness.h"
+#include "th_corio.h"
 
 #include <corio.h>
 #include <pthread.h>
@@ -174,9 +175,12 @@ static int cancel_queued_main(void *arg)
     corio_pool *p = corio_pool_new(&o);
     struct two a = {p, blocker}, b = {p, second};
     corio_task *ta = corio_spawn(run_fn_on, &a);
-    corio_task *tb = corio_spawn(run_fn_on, &b);
     while (!atomic_load(&started))
         corio_sleep(0.001);
+    /* b is queued behind a only once a runs (tasks may start in any
+     * order: CORIO_SEED shuffles them). */
+    corio_task *tb = corio_spawn(run_fn_on, &b);
+    th_yield_until_parked(tb, "");
     /* b waits in the queue behind a: cancelling it withdraws it at once,
      * while a is still running. */
     corio_cancel(tb);
@@ -295,9 +299,12 @@ static int close_main(void *arg)
     corio_pool *p = corio_pool_new(&o);
     struct two a = {p, blocker}, b = {p, second};
     corio_task *ta = corio_spawn(run_fn_on, &a);
-    corio_task *tb = corio_spawn(run_fn_on, &b);
     while (!atomic_load(&started))
         corio_sleep(0.001);
+    /* b is queued behind a only once a runs (tasks may start in any
+     * order: CORIO_SEED shuffles them). */
+    corio_task *tb = corio_spawn(run_fn_on, &b);
+    th_yield_until_parked(tb, "");
     pthread_t th;
     pthread_create(&th, NULL, open_gate_later, NULL);
     /* Close blocks until the running job ends; the queued one fails. */
