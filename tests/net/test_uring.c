@@ -689,53 +689,6 @@ TEST(fd_wait_through_polls)
     run_uring(eventfd_wait, NULL);
 }
 
-/* One poll serves all of a corio_fd's waiters; a waiter for another
- * event widens it in place (IORING_POLL_UPDATE_EVENTS). The kernel
- * refuses an update that names a new user_data without the flag to
- * change it, and a refused update left a reader behind a writer asleep
- * until the socket had room. */
-static corio_fd *widened;
-
-static int fd_waiter(void *arg)
-{
-    return corio_fd_wait(widened, (unsigned)(uintptr_t)arg);
-}
-
-static int writer_then_reader(void *arg)
-{
-    (void)arg;
-    int sp[2];
-    ASSERT_OK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sp));
-    static char buf[1 << 20];
-    while (write(sp[0], buf, sizeof buf) > 0)
-        ; /* sp[0] is no longer writable */
-    widened = corio_fd_open(sp[0]);
-    ASSERT_NOT_NULL(widened);
-    corio_task *w =
-        corio_spawn(fd_waiter, (void *)(uintptr_t)CORIO_WRITABLE);
-    ASSERT_OK(corio_yield()); /* w arms the poll for writing */
-    corio_task *r = corio_spawn(fd_waiter, (void *)(uintptr_t)CORIO_READABLE);
-    ASSERT_OK(corio_yield()); /* r widens it to reading */
-    ASSERT_EQ(write(sp[1], "x", 1), 1);
-    corio_scope s;
-    ASSERT_OK(corio_scope_enter(&s, 10));
-    ASSERT_EQ(corio_join(r), CORIO_READABLE);
-    ASSERT_OK(corio_scope_exit(&s));
-    ASSERT_FALSE(corio_task_done(w));
-    while (read(sp[1], buf, sizeof buf) > 0)
-        ;
-    ASSERT_EQ(corio_join(w), CORIO_WRITABLE);
-    corio_fd_close(widened);
-    close(sp[0]);
-    close(sp[1]);
-    return 0;
-}
-
-TEST(a_reader_that_comes_after_a_writer_is_woken)
-{
-    run_uring(writer_then_reader, NULL);
-}
-
 static int file_rw(void *arg)
 {
     (void)arg;
