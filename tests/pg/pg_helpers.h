@@ -92,23 +92,30 @@ static inline char *pg_scalar(corio_pg *c, const char *sql, char *buf,
     return buf;
 }
 
+/* Until query q, asked on c every 5 ms, answers want (for at most 10 s). */
+static inline void pg_wait_scalar(corio_pg *c, const char *q, const char *want)
+{
+    char buf[16];
+    double until = th_now() + 10;
+    while (strcmp(pg_scalar(c, q, buf, sizeof buf), want) != 0 &&
+           th_now() < until)
+        if (corio_sleep(0.005) < 0)
+            FAIL("cancelled");
+    ASSERT_STR_EQ(buf, want);
+}
+
 /* Until the backend with process id pid (text) runs a statement, asked on
  * another connection c: a cancel request that reaches a backend before
  * it starts the statement is ignored, and the statement runs its
  * course. */
 static inline void pg_wait_active(corio_pg *c, const char *pid)
 {
-    char q[256], buf[16];
+    char q[256];
     snprintf(q, sizeof q,
              "SELECT count(*) FROM pg_stat_activity WHERE pid = %s AND "
              "state = 'active'",
              pid);
-    double until = th_now() + 10;
-    while (strcmp(pg_scalar(c, q, buf, sizeof buf), "1") != 0 &&
-           th_now() < until)
-        if (corio_sleep(0.005) < 0)
-            FAIL("cancelled");
-    ASSERT_STR_EQ(buf, "1");
+    pg_wait_scalar(c, q, "1");
 }
 
 /* Until the backend with process id pid (text) has gone, asked on c:
@@ -116,15 +123,10 @@ static inline void pg_wait_active(corio_pg *c, const char *pid)
  * much later. */
 static inline void pg_wait_gone(corio_pg *c, const char *pid)
 {
-    char q[256], buf[16];
+    char q[256];
     snprintf(q, sizeof q,
              "SELECT count(*) FROM pg_stat_activity WHERE pid = %s", pid);
-    double until = th_now() + 10;
-    while (strcmp(pg_scalar(c, q, buf, sizeof buf), "0") != 0 &&
-           th_now() < until)
-        if (corio_sleep(0.005) < 0)
-            FAIL("cancelled");
-    ASSERT_STR_EQ(buf, "0");
+    pg_wait_scalar(c, q, "0");
 }
 
 #endif
