@@ -66,7 +66,7 @@ enum {
 struct corio__runnable {
     struct corio__runnable *next; /* ready-queue link */
     uint8_t kind;                 /* CORIO__RUN_* */
-    bool yielded;                 /* deterministic mode: ends a batch */
+    bool yielded;                 /* deterministic mode: starts a batch */
 };
 
 /* ---- timers (timer.c): a 4-ary min-heap of deadlines ---- */

@@ -534,11 +534,10 @@ bool corio__debug_thread_ok(corio_loop *loop, const char *fn)
 /* The deterministic mode shuffles the ready queue batch by batch, as trio
  * does: the runnables queued when a batch starts run in a random order,
  * and everything queued meanwhile waits for the next batch. A task that
- * yields ends the batch after the one under way: what was queued before
- * it, during this batch, must run before it does, as in FIFO order, and
- * would not if it shared their batch. The random pick is among the first
- * WINDOW of the batch, which keeps each pick O(1) with a million tasks
- * ready. */
+ * yields starts a new batch: what was queued before it during this batch
+ * must run before it does, as in FIFO order, and would not if it shared
+ * their batch. The random pick is among the first WINDOW of the batch,
+ * which keeps each pick O(1) with a million tasks ready. */
 #define WINDOW 64
 
 void corio__ready_shuffle(corio_loop *loop)
