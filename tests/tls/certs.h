@@ -118,6 +118,20 @@ static void certs_cleanup(void)
         nftw(certs.dir, cert_rm, 8, FTW_DEPTH | FTW_PHYS);
 }
 
+/* A leaf certificate for cn (and san, if not NULL) signed by ca, written
+ * to certfile with its new key in keyfile. */
+static void cert_leaf(const char *cn, const char *san, X509 *ca,
+                      EVP_PKEY *cak, const char *certfile,
+                      const char *keyfile)
+{
+    EVP_PKEY *k = cert_key();
+    X509 *x = cert_make(cn, k, ca, cak, false, san);
+    cert_write(certfile, x, NULL);
+    cert_write(keyfile, NULL, k);
+    X509_free(x);
+    EVP_PKEY_free(k);
+}
+
 /* Make the files once per process. */
 static void certs_make(void)
 {
@@ -147,45 +161,20 @@ static void certs_make(void)
     X509 *ca = cert_make("corio test CA", cak, NULL, NULL, true, NULL);
     cert_write(certs.ca, ca, NULL);
 
-    EVP_PKEY *k = cert_key();
-    X509 *x = cert_make("localhost", k, ca, cak, false,
-                        "DNS:localhost,IP:127.0.0.1,IP:::1");
-    cert_write(certs.server, x, NULL);
-    cert_write(certs.server_key, NULL, k);
-    X509_free(x);
-    EVP_PKEY_free(k);
-
-    k = cert_key();
-    x = cert_make("corio test client", k, ca, cak, false, NULL);
-    cert_write(certs.client, x, NULL);
-    cert_write(certs.client_key, NULL, k);
-    X509_free(x);
-    EVP_PKEY_free(k);
-
-    k = cert_key();
-    x = cert_make("other.example", k, ca, cak, false, "DNS:other.example");
-    cert_write(certs.other, x, NULL);
-    cert_write(certs.other_key, NULL, k);
-    X509_free(x);
-    EVP_PKEY_free(k);
-
-    k = cert_key();
-    x = cert_make("wild.example", k, ca, cak, false, "DNS:*.wild.example");
-    cert_write(certs.wild, x, NULL);
-    cert_write(certs.wild_key, NULL, k);
-    X509_free(x);
-    EVP_PKEY_free(k);
+    cert_leaf("localhost", "DNS:localhost,IP:127.0.0.1,IP:::1", ca, cak,
+              certs.server, certs.server_key);
+    cert_leaf("corio test client", NULL, ca, cak, certs.client,
+              certs.client_key);
+    cert_leaf("other.example", "DNS:other.example", ca, cak, certs.other,
+              certs.other_key);
+    cert_leaf("wild.example", "DNS:*.wild.example", ca, cak, certs.wild,
+              certs.wild_key);
 
     EVP_PKEY *rk = cert_key();
     X509 *rca = cert_make("rogue CA", rk, NULL, NULL, true, NULL);
     cert_write(certs.rogue_ca, rca, NULL);
-    k = cert_key();
-    x = cert_make("localhost", k, rca, rk, false,
-                  "DNS:localhost,IP:127.0.0.1");
-    cert_write(certs.rogue, x, NULL);
-    cert_write(certs.rogue_key, NULL, k);
-    X509_free(x);
-    EVP_PKEY_free(k);
+    cert_leaf("localhost", "DNS:localhost,IP:127.0.0.1", rca, rk, certs.rogue,
+              certs.rogue_key);
     X509_free(rca);
     EVP_PKEY_free(rk);
     X509_free(ca);
